@@ -1,0 +1,149 @@
+"""The `monitor` command: a thin face over the daemon and the services. Maps errors to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor import logging as logsetup
+from monitor.config import Config, load_config
+from monitor.errors import ConfigError, MonitorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_RUNTIME, EXIT_USAGE = 1, 2
+
+
+def _config_dir(value: str | None) -> Path:
+    return Path(value or os.environ.get("MONITOR_CONFIG") or "config")
+
+
+def config_option(fn: F) -> F:
+    return click.option("--config", "config_dir", metavar="DIR", default=None,
+                        help="Configuration directory (default: $MONITOR_CONFIG or ./config).")(fn)
+
+
+def load(config_dir: str | None) -> Config:
+    """Load and validate, or exit 2 naming every file, line and field at fault."""
+    try:
+        return load_config(_config_dir(config_dir))
+    except ConfigError as exc:
+        click.echo(f"configuration invalid ({len(exc.problems)} problem(s)):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Escalation monitor: polls news feeds, scores items against watchlists, and alerts people."""
+
+
+@cli.command()
+@config_option
+@click.option("--once", is_flag=True, help="Run one full cycle (poll, score, deliver) and exit.")
+def run(config_dir: str | None, once: bool) -> None:
+    """Run the daemon (or one cycle with --once)."""
+    from monitor import daemon
+
+    config = load(config_dir)
+    logsetup.configure(config.settings.log.level, config.settings.log.format)
+    try:
+        if once:
+            asyncio.run(daemon.run_once(config))
+        else:
+            asyncio.run(daemon.run_forever(config))
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+
+
+@cli.command()
+@config_option
+def check(config_dir: str | None) -> None:
+    """Validate the configuration and channels; exit 2 on any error."""
+    from monitor.commands.check import check_channels
+
+    config = load(config_dir)
+    problems = check_channels(config)
+    click.echo(f"config: {config.directory}")
+    click.echo(f"  database:   {config.database_url.split('@')[-1]}")
+    click.echo(f"  feeds:      {len(config.feeds)} ({sum(f.enabled for f in config.feeds)} enabled)")
+    click.echo(f"  watchlists: {', '.join(w.name for w in config.watchlists) or 'none'}")
+    click.echo(f"  channels:   {', '.join(config.channels) or 'none'}")
+    if problems:
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo("ok")
+
+
+@cli.command()
+@click.argument("source", default="-")
+@config_option
+@click.option("--watchlist", "watchlist_name", default=None, help="Only this watchlist.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per watchlist (per item for feeds).")
+def score(source: str, config_dir: str | None, watchlist_name: str | None, as_json: bool) -> None:
+    """Score a text file, stdin (-), a URL, or a feed document, and explain the score."""
+    from monitor.commands.score import score_source
+
+    config = load(config_dir)
+    try:
+        results = score_source(config, source, watchlist_name)
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
+    from monitor.commands.score import as_table, to_json, would_alert
+
+    for label, scores in results:
+        if as_json:
+            for s in scores:
+                data = to_json(s, alert=would_alert(config, s), item=label if len(results) > 1 else None)
+                click.echo(json.dumps(data, ensure_ascii=False))
+        else:
+            click.echo(as_table(label, scores))
+
+
+@cli.command()
+@click.option("--port", default=0, help="Loopback port for the demo feed server (default: any free port).")
+def demo(port: int) -> None:
+    """Run the whole pipeline offline on the seed article and print the alerts."""
+    from monitor.commands.demo import run_demo
+
+    logsetup.configure("warning", "console")
+    sys.exit(run_demo(Path(__file__).resolve().parent.parent, port))
+
+
+@cli.command()
+@config_option
+def feeds(config_dir: str | None) -> None:
+    """Feed health: status, last success, last error, items, next poll."""
+    from monitor.commands.inspect import feeds_table
+
+    click.echo(feeds_table(load(config_dir)))
+
+
+@cli.group()
+def alerts() -> None:
+    """Inspect and retry alerts."""
+
+
+@alerts.command("list")
+@config_option
+@click.option("--status", type=click.Choice(["pending", "failed", "delivered"]), default=None)
+@click.option("--limit", default=50, show_default=True)
+def alerts_list(config_dir: str | None, status: str | None, limit: int) -> None:
+    """Recent alerts with their delivery state per channel."""
+    from monitor.commands.inspect import alerts_table
+
+    click.echo(alerts_table(load(config_dir), status, limit))
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="monitor")

@@ -1,0 +1,51 @@
+"""`monitor feeds`, `monitor alerts list`: read-only views of the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from monitor.commands.table import table
+from monitor.config import Config
+from monitor.domain import Severity
+from monitor.store import repo
+from monitor.store.db import create_schema, make_engine, session
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _open(config: Config) -> Session:
+    engine = make_engine(config.database_url)
+    create_schema(engine)
+    return session(engine)
+
+
+def feeds_table(config: Config) -> str:
+    with _open(config) as s:
+        counts = repo.item_counts(s)
+        rows = [
+            (f.name, f.status if f.enabled else "disabled", _when(f.last_success_at),
+             f"{f.last_error_kind}: {f.last_error}" if f.last_error else "", counts.get(f.id or 0, 0),
+             _when(f.next_poll_at), f.consecutive_failures)
+            for f in repo.all_feeds(s)
+        ]
+    return table(["name", "status", "last ok", "error", "items", "next poll", "failures"], rows)
+
+
+def alerts_table(config: Config, status: str | None, limit: int) -> str:
+    with _open(config) as s:
+        alerts = repo.list_alerts(s, status, limit)
+        deliveries = repo.deliveries_for(s, [a.id for a in alerts if a.id is not None])
+    per_alert: dict[int, list[str]] = {}
+    for d in deliveries:
+        per_alert.setdefault(d.alert_id, []).append(
+            f"{d.channel}={d.status}" + (f" ({d.last_error})" if d.status != "delivered" and d.last_error else ""))
+    rows = [
+        (a.id, _when(a.created_at), a.watchlist, Severity(a.severity).label, f"{a.score:.1f}", a.status,
+         str(a.message.get("title", "")), "; ".join(per_alert.get(a.id or 0, [])))
+        for a in alerts
+    ]
+    return table(["id", "created", "watchlist", "severity", "score", "status", "title", "deliveries"], rows)

@@ -1,0 +1,49 @@
+"""Feed HTML -> plain text. Feed markup is untrusted and never reaches a channel."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+_BLOCK = frozenset({"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+                    "blockquote", "section", "article", "figure", "figcaption", "table", "hr"})
+_DROP = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head", "title"})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.dropping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROP:
+            self.dropping += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROP:
+            self.dropping = max(0, self.dropping - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.dropping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Text content with markup, scripts and styles removed and whitespace collapsed (paragraphs kept as one space)."""
+    if "<" not in markup and "&" not in markup:
+        return collapse(markup)
+    parser = _Text()
+    parser.feed(markup)
+    parser.close()
+    return collapse("".join(parser.parts))
+
+
+def collapse(text: str) -> str:
+    return _NEWLINES.sub(" ", _SPACES.sub(" ", text)).strip()

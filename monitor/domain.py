@@ -1,0 +1,200 @@
+"""The vocabulary every layer shares: frozen values, no behaviour beyond small helpers.
+
+Nothing here does I/O; `alerts` may import this module and nothing else from `monitor`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    NONE = 0
+    WATCH = 1
+    WARNING = 2
+    CRITICAL = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls[text.strip().upper()]
+        except KeyError:
+            names = ", ".join(s.label for s in cls if s is not cls.NONE)
+            raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A normalised feed entry. `uid` is stable per feed (guid, else canonical link, else hash)."""
+
+    uid: str
+    feed: str
+    title: str
+    link: str
+    summary: str
+    published: datetime  # aware, UTC
+    canonical_url: str = ""
+    language: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def document(self) -> Document:
+        return Document(title=self.title, body=self.summary)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What is scored. Spans in explanations index into `text` (title, newline, body)."""
+
+    title: str
+    body: str = ""
+
+    @property
+    def text(self) -> str:
+        return f"{self.title}\n{self.body}" if self.body else self.title
+
+    @classmethod
+    def from_text(cls, text: str) -> Document:
+        title, _, body = text.lstrip("\ufeff").partition("\n")
+        return cls(title=title, body=body)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as configured (feeds.yaml), resolved against the polling defaults."""
+
+    name: str
+    url: str
+    interval: float
+    tags: tuple[str, ...] = ()
+    language: str | None = None
+    enabled: bool = True
+
+
+# --- watchlists (built by monitor.config from YAML, consumed by monitor.core) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    id: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    weight: float = 1.0
+    fuzzy: bool = False
+    fuzzy_threshold: float = 85.0
+
+
+@dataclass(frozen=True, slots=True)
+class Keyword:
+    """A term (`nuclear strike`, `escalat*`) or, with regex=True, a pattern. Negative weight de-escalates."""
+
+    term: str
+    weight: float = 1.0
+    language: str | None = None
+    regex: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyRule:
+    channels: tuple[str, ...]
+    min_severity: Severity = Severity.WARNING
+    tags: tuple[str, ...] = ()  # only items from feeds carrying one of these tags; empty = all
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    name: str
+    actors: tuple[Actor, ...] = ()
+    keywords: tuple[Keyword, ...] = ()
+    # ascending score thresholds: ((Severity.WATCH, 4.0), (Severity.WARNING, 8.0), ...)
+    severities: tuple[tuple[Severity, float], ...] = ()
+    notify: tuple[NotifyRule, ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()  # feed tags this watchlist applies to; empty = all feeds
+    languages: tuple[str, ...] = ()  # item languages this watchlist applies to; empty = all
+    require_actor: bool = False
+    proximity_window: int = 12  # words between an actor and an escalation term
+
+    def severity_for(self, score: float) -> Severity:
+        result = Severity.NONE
+        for severity, threshold in self.severities:
+            if score >= threshold:
+                result = max(result, severity)
+        return result
+
+
+# --- scores and explanations ---
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    kind: str  # keyword, actor, proximity, negation, hedge, cooccurrence, deescalation, ...
+    term: str  # the matched text as it appears in the document
+    span: tuple[int, int]  # [start, end) into Document.text
+    value: float
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    watchlist: str
+    value: float
+    severity: Severity
+    contributions: tuple[Contribution, ...] = ()
+    actors: tuple[str, ...] = ()  # display names of the matched actors, in order of appearance
+    terms: tuple[str, ...] = ()  # matched escalation terms (as written in the document)
+
+    def top(self, n: int = 5) -> tuple[Contribution, ...]:
+        return tuple(sorted(self.contributions, key=lambda c: -abs(c.value))[:n])
+
+
+# --- alerts (what `alerts` renders and sends) ---
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """Everything a channel needs to tell a person about one alert."""
+
+    alert_id: int
+    watchlist: str
+    severity: Severity
+    score: float
+    title: str
+    link: str
+    feed: str
+    published: datetime
+    summary: str = ""
+    actors: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    contributions: tuple[Contribution, ...] = field(default_factory=tuple)
+    sources: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "alert_id": self.alert_id, "watchlist": self.watchlist, "severity": self.severity.label,
+            "score": self.score, "title": self.title, "link": self.link, "feed": self.feed,
+            "published": self.published.isoformat(), "summary": self.summary, "actors": list(self.actors),
+            "terms": list(self.terms), "sources": self.sources,
+            "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value,
+                               "detail": c.detail} for c in self.contributions],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertMessage:
+        return cls(
+            alert_id=int(data["alert_id"]), watchlist=str(data["watchlist"]),
+            severity=Severity.parse(str(data["severity"])), score=float(data["score"]), title=str(data["title"]),
+            link=str(data["link"]), feed=str(data["feed"]), published=datetime.fromisoformat(str(data["published"])),
+            summary=str(data.get("summary", "")), actors=tuple(data.get("actors", ())),
+            terms=tuple(data.get("terms", ())), sources=int(data.get("sources", 1)),
+            contributions=tuple(Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])),
+                                             float(c["value"]), c.get("detail", ""))
+                                for c in data.get("contributions", ())),
+        )

@@ -1,0 +1,82 @@
+"""APScheduler jobs: poll due feeds (schedule lives in the database), drain the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor import service
+from monitor.service import Runtime
+from monitor.store.tables import FeedRow
+
+log = structlog.get_logger("monitor.scheduler")
+
+
+class Jobs:
+    """Periodic work. `runtime()` is read on every tick so a reload takes effect without rescheduling."""
+
+    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+        self.runtime = runtime
+        self.in_flight: dict[int, asyncio.Task[service.PollOutcome]] = {}
+        self.delivering: asyncio.Task[service.DeliveryStats] | None = None
+        self.last_cycle_at: float | None = None
+
+    async def poll_tick(self) -> None:
+        """Start a refresh for each due feed that is not already being refreshed; do not wait for them."""
+        rt = self.runtime()
+        try:
+            due = await asyncio.to_thread(service.due_feeds, rt)
+        except Exception:
+            log.exception("poll_tick_failed")
+            return
+        for feed in due:
+            if feed.id is None or feed.id in self.in_flight:
+                continue
+            task = asyncio.create_task(self._refresh(rt, feed), name=f"refresh:{feed.name}")
+            self.in_flight[feed.id] = task
+            task.add_done_callback(lambda _t, fid=feed.id: self.in_flight.pop(fid, None))
+        self.last_cycle_at = asyncio.get_running_loop().time()
+
+    async def _refresh(self, rt: Runtime, feed: FeedRow) -> service.PollOutcome:
+        try:
+            return await service.refresh_feed(rt, feed)
+        except Exception as exc:  # one broken feed never stops the others
+            log.exception("feed_refresh_crashed", feed=feed.name)
+            return service.PollOutcome(feed.name, "failed", error=repr(exc))
+
+    async def deliver_tick(self) -> None:
+        if self.delivering and not self.delivering.done():
+            return
+        self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
+        try:
+            await asyncio.shield(self.delivering)
+        except Exception:
+            log.exception("delivery_tick_failed")
+
+    async def drain(self, grace: float) -> bool:
+        """Wait for in-flight refreshes and deliveries; True if all finished within `grace` seconds."""
+        pending: list[asyncio.Task[object]] = [*self.in_flight.values()]  # type: ignore[list-item]
+        if self.delivering and not self.delivering.done():
+            pending.append(self.delivering)  # type: ignore[arg-type]
+        if not pending:
+            return True
+        done, still = await asyncio.wait(pending, timeout=grace)
+        for task in still:
+            task.cancel()
+        return not still
+
+
+def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+                                 timezone="UTC")
+    scheduler.add_job(jobs.poll_tick, "interval", seconds=tick, id="poll", next_run_time=_soon())
+    scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
+    return scheduler
+
+
+def _soon() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,246 @@
+"""Use cases: the one place that knows every adapter. refresh_feed: fetch -> parse -> store -> score -> outbox;
+deliver_pending: outbox -> alerts -> recorded outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from alerts.render import render
+from alerts.sender import Sender
+from monitor.config import Config
+from monitor.core import rules
+from monitor.core.schedule import next_poll, retry_delay
+from monitor.core.scoring import Scorer
+from monitor.domain import AlertMessage, FeedSpec, Item, Score
+from monitor.errors import FetchError
+from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
+from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.store import repo
+from monitor.store.db import session
+from monitor.store.tables import FeedRow
+
+log = structlog.get_logger("monitor.service")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What the use cases need; built once by the daemon and rebuilt (all or nothing) on reload."""
+
+    config: Config
+    engine: Engine
+    fetcher: Fetcher
+    scorer: Scorer
+    sender: Sender
+    clock: Callable[[], datetime] = utcnow
+    rng: random.Random = field(default_factory=random.Random)
+
+    @classmethod
+    def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
+        polling = config.settings.polling
+        fetcher = Fetcher(FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
+                                      max_redirects=polling.max_redirects, concurrency=polling.concurrency,
+                                      per_host=polling.per_host, user_agent=polling.user_agent))
+        sender = Sender({name: ch.urls for name, ch in config.channels.items()},
+                        timeout=config.settings.delivery.timeout)
+        return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock)
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    status: str  # ok, not_modified, failed, gone
+    new_items: int = 0
+    alerts: int = 0
+    error: str | None = None
+
+
+def feed_specs(config: Config) -> list[FeedSpec]:
+    default = config.settings.polling.interval
+    return [FeedSpec(f.name, f.url, f.interval or default, f.tags, f.language, f.enabled) for f in config.feeds]
+
+
+def sync_feeds(rt: Runtime) -> None:
+    with session(rt.engine) as s:
+        repo.sync_feeds(s, feed_specs(rt.config), rt.clock())
+        s.commit()
+
+
+def due_feeds(rt: Runtime) -> list[FeedRow]:
+    with session(rt.engine) as s:
+        return repo.due_feeds(s, rt.clock())
+
+
+async def poll_due(rt: Runtime, *, skip: set[int] | None = None) -> list[PollOutcome]:
+    """Refresh every feed that is due now, concurrently (the fetcher bounds the concurrency)."""
+    due = [f for f in due_feeds(rt) if not skip or f.id not in skip]
+    return list(await asyncio.gather(*(refresh_feed(rt, feed) for feed in due)))
+
+
+async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
+    bound = log.bind(feed=feed.name)
+    try:
+        result = await rt.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+    except FetchError as exc:
+        await asyncio.to_thread(_record_failure, rt, feed, exc)
+        bound.warning("feed_fetch_failed", kind=exc.kind, error=str(exc), status=exc.status)
+        return PollOutcome(feed.name, "gone" if exc.kind == "gone" else "failed", error=str(exc))
+    if result.not_modified:
+        await asyncio.to_thread(_record_success, rt, feed, result, None, [])
+        return PollOutcome(feed.name, "not_modified")
+    parsed = await asyncio.to_thread(
+        parse_feed, result.content, feed=feed.name, url=result.url, now=rt.clock(),
+        content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
+    if parsed.bozo and not parsed.items:
+        error = FetchError("parse", parsed.bozo_message or "not a feed", url=result.url, status=result.status)
+        await asyncio.to_thread(_record_failure, rt, feed, error)
+        bound.warning("feed_parse_failed", error=parsed.bozo_message)
+        return PollOutcome(feed.name, "failed", error=str(error))
+    if parsed.bozo:
+        bound.warning("feed_not_well_formed", error=parsed.bozo_message, items=len(parsed.items))
+    new, alerts = await asyncio.to_thread(_record_success, rt, feed, result, parsed, parsed.items)
+    if new:
+        bound.info("feed_refreshed", new_items=new, alerts=alerts)
+    return PollOutcome(feed.name, "ok", new, alerts)
+
+
+def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed | None,
+                    items: list[Item]) -> tuple[int, int]:
+    """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them."""
+    now = rt.clock()
+    polling = rt.config.settings.polling
+    with session(rt.engine) as s:
+        row = s.get(FeedRow, feed.id)
+        assert row is not None and row.id is not None
+        new = repo.insert_new_items(s, row.id, items, now)
+        alerts = sum(_score_and_alert(rt, s, row, item_id, item, now) for item_id, item in new)
+        if result.moved_to and result.moved_to != row.url:
+            log.info("feed_moved", feed=row.name, old=row.url, new=result.moved_to)
+            row.url = result.moved_to
+        if result.etag or result.last_modified or not result.not_modified:
+            row.etag, row.last_modified = result.etag, result.last_modified
+        floor = max(filter(None, (result.max_age, parsed.ttl_seconds if parsed else None)), default=None)
+        row.next_poll_at = next_poll(now, interval=row.interval, min_interval=polling.min_interval,
+                                     max_interval=polling.max_interval, floor=floor, rng=rt.rng)
+        row.last_polled_at = row.last_success_at = now
+        if new:
+            row.last_new_item_at = now
+        row.consecutive_failures, row.last_error, row.last_error_kind = 0, None, None
+        s.add(row)
+        s.commit()
+    return len(new), alerts
+
+
+def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item: Item, now: datetime) -> int:
+    alerts = 0
+    by_name = {wl.name: wl for wl in rt.config.watchlists}
+    for score in rt.scorer.score(item.document, tags=tuple(feed.tags), language=item.language):
+        if score.value == 0 and not score.contributions:
+            continue
+        repo.add_score(s, item_id, score, now)
+        channels = rules.channels_for(by_name[score.watchlist], score, feed.tags)
+        if channels:
+            new_alert = repo.NewAlert(
+                dedup_key=rules.item_alert_key(score.watchlist, item_id), item_id=item_id,
+                watchlist=score.watchlist, severity=int(score.severity), score=score.value,
+                message=_message(item, feed.name, score).to_json(), channels=channels)
+            alert_id = repo.add_alert(s, new_alert, now)
+            if alert_id is not None:
+                alerts += 1
+                log.info("alert_created", alert=alert_id, watchlist=score.watchlist, feed=feed.name,
+                         item=item_id, severity=score.severity.label, score=score.value, channels=list(channels))
+    return alerts
+
+
+def _message(item: Item, feed: str, score: Score) -> AlertMessage:
+    return AlertMessage(alert_id=0, watchlist=score.watchlist, severity=score.severity, score=score.value,
+                        title=item.title, link=item.link, feed=feed, published=item.published,
+                        summary=item.summary[:500], actors=score.actors, terms=score.terms,
+                        contributions=score.top(8))
+
+
+def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> None:
+    now = rt.clock()
+    polling = rt.config.settings.polling
+    with session(rt.engine) as s:
+        row = s.get(FeedRow, feed.id)
+        assert row is not None
+        row.consecutive_failures += 1
+        row.last_polled_at = now
+        row.last_error_kind, row.last_error = error.kind, str(error)[:2000]
+        if error.kind == "gone":
+            row.status = "gone"
+            log.warning("feed_gone", feed=row.name, url=row.url, reason="HTTP 410: the publisher removed this feed")
+        row.next_poll_at = next_poll(now, interval=row.interval, min_interval=polling.min_interval,
+                                     max_interval=polling.max_interval, failures=row.consecutive_failures,
+                                     retry_after=error.retry_after, rng=rt.rng)
+        s.add(row)
+        s.commit()
+
+
+# --- delivery ---
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    delivered: int = 0
+    failed: int = 0
+    retrying: int = 0
+
+
+async def deliver_pending(rt: Runtime) -> DeliveryStats:
+    """Send every due delivery; channels in parallel, one channel's messages in order."""
+    with session(rt.engine) as s:
+        due = repo.due_deliveries(s, rt.clock())
+    by_channel: dict[str, list[tuple[int, int, dict[str, object], int]]] = defaultdict(list)
+    for delivery, alert in due:
+        assert delivery.id is not None and alert.id is not None
+        by_channel[delivery.channel].append((delivery.id, alert.id, alert.message, delivery.attempts))
+    results = await asyncio.gather(*(_deliver_channel(rt, ch, batch) for ch, batch in by_channel.items()))
+    return DeliveryStats(*(sum(r[i] for r in results) for i in range(3)))
+
+
+async def _deliver_channel(rt: Runtime, channel: str,
+                           batch: list[tuple[int, int, dict[str, object], int]]) -> tuple[int, int, int]:
+    settings = rt.config.settings.delivery
+    delivered = failed = retrying = 0
+    for delivery_id, alert_id, message, attempts in batch:
+        rendered = render(AlertMessage.from_json({**message, "alert_id": alert_id}))
+        outcome = await rt.sender.send(channel, rendered)
+        now = rt.clock()
+        retry_at = None
+        if not outcome.ok and attempts + 1 < settings.max_attempts:
+            delay = retry_delay(attempts + 1, base=settings.backoff, cap=settings.max_backoff, rng=rt.rng)
+            retry_at = now + timedelta(seconds=delay)
+        await asyncio.to_thread(_record_delivery, rt, delivery_id, outcome.ok, outcome.error, now, retry_at)
+        if outcome.ok:
+            delivered += 1
+            log.info("alert_delivered", alert=alert_id, channel=channel)
+        elif retry_at:
+            retrying += 1
+            log.warning("alert_delivery_failed", alert=alert_id, channel=channel, error=outcome.error,
+                        attempt=attempts + 1, retry_at=retry_at.isoformat())
+        else:
+            failed += 1
+            log.error("alert_delivery_gave_up", alert=alert_id, channel=channel, error=outcome.error,
+                      attempts=attempts + 1)
+    return delivered, failed, retrying
+
+
+def _record_delivery(rt: Runtime, delivery_id: int, ok: bool, error: str | None, now: datetime,
+                     retry_at: datetime | None) -> None:
+    with session(rt.engine) as s:
+        repo.record_delivery(s, delivery_id, ok=ok, error=error, now=now, retry_at=retry_at)
+        s.commit()

@@ -1,0 +1,163 @@
+"""Storage operations by entity. Inserts rely on unique keys, so "store" returns only what is new."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from monitor.domain import FeedSpec, Item, Score
+from monitor.store.tables import AlertRow, DeliveryRow, FeedRow, ItemRow, ScoreRow
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+
+
+# --- feeds ---
+
+
+def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> None:
+    """Make the feeds table follow the configuration: add, update, and disable what was removed."""
+    existing = {row.name: row for row in session.exec(select(FeedRow))}
+    for spec in specs:
+        row = existing.pop(spec.name, None)
+        if row is None:
+            row = FeedRow(name=spec.name, url=spec.url, next_poll_at=now)
+        elif row.url != spec.url and row.status != "gone":
+            row.url, row.etag, row.last_modified, row.next_poll_at = spec.url, None, None, now
+        row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
+        if spec.enabled and not row.enabled:
+            row.next_poll_at = now
+        row.enabled = spec.enabled
+        session.add(row)
+    for row in existing.values():
+        row.enabled = False
+        session.add(row)
+
+
+def due_feeds(session: Session, now: datetime, limit: int = 1000) -> list[FeedRow]:
+    query = (
+        select(FeedRow)
+        .where(FeedRow.enabled, FeedRow.status == "active")
+        .where(or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now))
+        .order_by(col(FeedRow.next_poll_at))
+        .limit(limit)
+    )
+    return list(session.exec(query))
+
+
+def all_feeds(session: Session) -> list[FeedRow]:
+    return list(session.exec(select(FeedRow).order_by(col(FeedRow.name))))
+
+
+def item_counts(session: Session) -> dict[int, int]:
+    rows = session.exec(select(ItemRow.feed_id, func.count()).group_by(col(ItemRow.feed_id)))
+    return {feed_id: count for feed_id, count in rows}
+
+
+# --- items and scores ---
+
+
+def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime) -> list[tuple[int, Item]]:
+    """Insert items; return (id, item) for the ones that were not stored before."""
+    by_uid = {item.uid: item for item in items}  # a document may repeat a guid: first one wins
+    if not by_uid:
+        return []
+    values = [
+        {"feed_id": feed_id, "uid": it.uid, "title": it.title, "link": it.link, "canonical_url": it.canonical_url,
+         "summary": it.summary, "language": it.language, "published": it.published, "fetched_at": now}
+        for it in by_uid.values()
+    ]
+    stmt = _insert(session, ItemRow).values(values).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
+    rows = session.execute(stmt.returning(col(ItemRow.id), col(ItemRow.uid))).all()
+    return [(row_id, by_uid[uid]) for row_id, uid in rows]
+
+
+def add_score(session: Session, item_id: int, score: Score, now: datetime) -> None:
+    contributions = [
+        {"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value, "detail": c.detail}
+        for c in score.contributions
+    ]
+    session.add(ScoreRow(item_id=item_id, watchlist=score.watchlist, value=score.value,
+                         severity=int(score.severity), contributions=contributions, created_at=now))
+
+
+# --- alerts (the outbox) ---
+
+
+@dataclass(frozen=True)
+class NewAlert:
+    dedup_key: str
+    item_id: int
+    watchlist: str
+    severity: int
+    score: float
+    message: dict[str, Any]
+    channels: tuple[str, ...]
+
+
+def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
+    """Write the alert and one delivery per channel; None if its dedup key already alerted."""
+    stmt = _insert(session, AlertRow).values(
+        dedup_key=alert.dedup_key, item_id=alert.item_id, watchlist=alert.watchlist, severity=alert.severity,
+        score=alert.score, message=alert.message, status="pending", created_at=now,
+    ).on_conflict_do_nothing(index_elements=["dedup_key"])
+    alert_id = session.execute(stmt.returning(col(AlertRow.id))).scalar()
+    if alert_id is None:
+        return None
+    for channel in alert.channels:
+        session.add(DeliveryRow(alert_id=alert_id, channel=channel, next_attempt_at=now))
+    return int(alert_id)
+
+
+def due_deliveries(session: Session, now: datetime, limit: int = 100) -> list[tuple[DeliveryRow, AlertRow]]:
+    query = (
+        select(DeliveryRow, AlertRow)
+        .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))
+        .where(DeliveryRow.status == "pending", col(DeliveryRow.next_attempt_at) <= now)
+        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
+        .limit(limit)
+    )
+    return [(d, a) for d, a in session.exec(query)]
+
+
+def record_delivery(session: Session, delivery_id: int, *, ok: bool, error: str | None, now: datetime,
+                    retry_at: datetime | None) -> None:
+    """One attempt's outcome. `retry_at` None after a failure means: give up."""
+    if ok:
+        values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
+    else:
+        values = {"status": "pending" if retry_at else "failed", "last_error": (error or "")[:2000]}
+        if retry_at:
+            values["next_attempt_at"] = retry_at
+    values["attempts"] = DeliveryRow.attempts + 1  # type: ignore[operator]
+    session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(**values))
+    alert_id = session.exec(select(DeliveryRow.alert_id).where(DeliveryRow.id == delivery_id)).one()
+    _refresh_alert_status(session, alert_id)
+
+
+def _refresh_alert_status(session: Session, alert_id: int) -> None:
+    statuses = set(session.exec(select(DeliveryRow.status).where(DeliveryRow.alert_id == alert_id)))
+    status = "pending" if "pending" in statuses else ("failed" if "failed" in statuses else "delivered")
+    session.execute(update(AlertRow).where(col(AlertRow.id) == alert_id).values(status=status))
+
+
+def list_alerts(session: Session, status: str | None = None, limit: int = 100) -> list[AlertRow]:
+    query = select(AlertRow).order_by(col(AlertRow.id).desc()).limit(limit)
+    if status:
+        query = query.where(AlertRow.status == status)
+    return list(session.exec(query))
+
+
+def deliveries_for(session: Session, alert_ids: Sequence[int]) -> list[DeliveryRow]:
+    if not alert_ids:
+        return []
+    return list(session.exec(select(DeliveryRow).where(col(DeliveryRow.alert_id).in_(alert_ids))))

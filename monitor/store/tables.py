@@ -1,0 +1,101 @@
+"""SQLModel tables. The database is the truth for schedule, dedup and alert state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, MetaData, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Named constraints keep migrations and error messages readable on both backends.
+SQLModel.metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feeds"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=300)
+    url: str = Field(max_length=2000)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    language: str | None = Field(default=None, max_length=20)
+    interval: float = 600.0
+    enabled: bool = True
+    status: str = Field(default="active", max_length=20)  # active, disabled, gone
+    etag: str | None = Field(default=None, max_length=500)
+    last_modified: str | None = Field(default=None, max_length=100)
+    next_poll_at: datetime | None = Field(default=None, index=True)
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_new_item_at: datetime | None = None
+    last_error_kind: str | None = Field(default=None, max_length=40)
+    last_error: str | None = Field(default=None, max_length=2000)
+    consecutive_failures: int = 0
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = None
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("feed_id", "uid", name="uq_items_feed_uid"),)
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feeds.id", index=True)
+    uid: str = Field(max_length=500)
+    title: str
+    link: str
+    canonical_url: str = Field(default="", index=True)
+    summary: str = ""
+    language: str | None = Field(default=None, max_length=20)
+    published: datetime = Field(index=True)
+    fetched_at: datetime
+
+
+class ScoreRow(SQLModel, table=True):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("item_id", "watchlist", name="uq_scores_item_watchlist"),)
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    watchlist: str = Field(max_length=200)
+    value: float
+    severity: int
+    contributions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+
+
+class AlertRow(SQLModel, table=True):
+    __tablename__ = "alerts"
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(unique=True, max_length=300)
+    item_id: int = Field(foreign_key="items.id", index=True)
+    watchlist: str = Field(max_length=200)
+    severity: int
+    score: float
+    message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed
+    created_at: datetime = Field(index=True)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """One alert to one channel: the unit that is sent, retried and confirmed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "channel", name="uq_deliveries_alert_channel"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", index=True)
+    channel: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    next_attempt_at: datetime
+    delivered_at: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = None
