@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _SECRET_PATTERNS = [
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)([^/@\s:]+):([^/@\s]+)@"), r"\1\2:***@"),  # user:password@
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://)([^/@\s:?#]+):([^/@\s?#]+)@"), r"\1\2:***@"),  # user:password@
     (re.compile(r"(?i)(hooks\.slack\.com/services/|slack://)[^\s?'\"]+"), r"\1***"),
     (re.compile(r"(?i)(/hooks?/|/webhooks?/|/services/)[A-Za-z0-9_\-/]{8,}"), r"\1***"),
     (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox*-***"),

@@ -342,8 +342,8 @@ def load_config(directory: Path, *, env: Mapping[str, str] | None = None) -> Con
         names: dict[str, int] = {}
         for i, feed in enumerate(feeds_doc[0].feeds):
             if feed.name in names:
-                problems.append(feeds_doc[1].problem(("feeds", i, "name"),
-                                                     f"duplicate feed name {feed.name!r} (also feeds[{names[feed.name]}])"))
+                message = f"duplicate feed name {feed.name!r} (also feeds[{names[feed.name]}])"
+                problems.append(feeds_doc[1].problem(("feeds", i, "name"), message))
             names[feed.name] = i
     if problems:
         raise ConfigError(problems)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -38,8 +40,11 @@ class Jobs:
                 continue
             task = asyncio.create_task(self._refresh(rt, feed), name=f"refresh:{feed.name}")
             self.in_flight[feed.id] = task
-            task.add_done_callback(lambda _t, fid=feed.id: self.in_flight.pop(fid, None))
+            task.add_done_callback(functools.partial(self._done, feed.id))
         self.last_cycle_at = asyncio.get_running_loop().time()
+
+    def _done(self, feed_id: int, _task: object) -> None:
+        self.in_flight.pop(feed_id, None)
 
     async def _refresh(self, rt: Runtime, feed: FeedRow) -> service.PollOutcome:
         try:
@@ -59,12 +64,12 @@ class Jobs:
 
     async def drain(self, grace: float) -> bool:
         """Wait for in-flight refreshes and deliveries; True if all finished within `grace` seconds."""
-        pending: list[asyncio.Task[object]] = [*self.in_flight.values()]  # type: ignore[list-item]
+        pending: list[asyncio.Task[Any]] = [*self.in_flight.values()]
         if self.delivering and not self.delivering.done():
-            pending.append(self.delivering)  # type: ignore[arg-type]
+            pending.append(self.delivering)
         if not pending:
             return True
-        done, still = await asyncio.wait(pending, timeout=grace)
+        _done, still = await asyncio.wait(pending, timeout=grace)
         for task in still:
             task.cancel()
         return not still

@@ -23,7 +23,7 @@ from monitor.store.db import make_engine, session
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  (the stdlib's signature)
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -40,12 +40,15 @@ def alerts_table(config: Config, status: str | None, limit: int) -> str:
         alerts = repo.list_alerts(s, status, limit)
         deliveries = repo.deliveries_for(s, [a.id for a in alerts if a.id is not None])
     per_alert: dict[int, list[str]] = {}
+    errors = []
     for d in deliveries:
-        per_alert.setdefault(d.alert_id, []).append(
-            f"{d.channel}={d.status}" + (f" ({d.last_error})" if d.status != "delivered" and d.last_error else ""))
+        per_alert.setdefault(d.alert_id, []).append(f"{d.channel}={d.status}")
+        if d.status != "delivered" and d.last_error:
+            errors.append(f"alert {d.alert_id} -> {d.channel} (attempt {d.attempts}): {d.last_error}")
     rows = [
         (a.id, _when(a.created_at), a.watchlist, Severity(a.severity).label, f"{a.score:.1f}", a.status,
          str(a.message.get("title", "")), "; ".join(per_alert.get(a.id or 0, [])))
         for a in alerts
     ]
-    return table(["id", "created", "watchlist", "severity", "score", "status", "title", "deliveries"], rows)
+    out = table(["id", "created", "watchlist", "severity", "score", "status", "title", "deliveries"], rows)
+    return "\n".join([out, *(["", "Delivery errors:"] if errors else []), *errors])

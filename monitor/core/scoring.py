@@ -60,6 +60,4 @@ class Scorer:
 def _applies(wl: Watchlist, tags: Sequence[str], language: str | None) -> bool:
     if wl.tags and not set(wl.tags) & set(tags):
         return False
-    if wl.languages and language and language.split("-")[0].lower() not in wl.languages:
-        return False
-    return True
+    return not (wl.languages and language and language.split("-")[0].lower() not in wl.languages)

@@ -39,6 +39,9 @@ class FetchResult:
         return self.status == 304
 
 
+_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
 class Fetcher:
     def __init__(self, limits: FetchLimits) -> None:
         self.limits = limits
@@ -50,7 +53,7 @@ class Fetcher:
             follow_redirects=True,
             max_redirects=limits.max_redirects,
             headers={"User-Agent": limits.user_agent,
-                     "Accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5",
+                     "Accept": _ACCEPT,
                      "Accept-Encoding": "gzip, deflate, br"},
         )
 

@@ -138,7 +138,7 @@ def record_delivery(session: Session, delivery_id: int, *, ok: bool, error: str 
         values = {"status": "pending" if retry_at else "failed", "last_error": (error or "")[:2000]}
         if retry_at:
             values["next_attempt_at"] = retry_at
-    values["attempts"] = DeliveryRow.attempts + 1  # type: ignore[operator]
+    values["attempts"] = col(DeliveryRow.attempts) + 1
     session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(**values))
     alert_id = session.exec(select(DeliveryRow.alert_id).where(DeliveryRow.id == delivery_id)).one()
     _refresh_alert_status(session, alert_id)

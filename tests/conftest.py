@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import HttpServer, SmtpServer, WebhookReceiver
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def feed_server() -> Iterator[HttpServer]:
+    server = HttpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    server = WebhookReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared real-world corpus: skipped when absent, a failure when CI is set."""
+    if not CORPUS.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but the corpus is missing at {CORPUS}")
+        pytest.skip(f"corpus not found at {CORPUS}")
+    return CORPUS
+
+
+# A subprocess runs the real CLI; only Slack's public host is redirected (class attribute), so the
+# HTTP request is really sent, to a loopback receiver.
+_LAUNCH = """
+import os, sys
+base = os.environ.get("TEST_SLACK_BASE")
+if base:
+    from apprise.plugins.slack import NotifySlack
+    NotifySlack.webhook_url = base
+from monitor.cli import main
+main(sys.argv[1:])
+"""
+
+
+def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
+                timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **(env or {})}
+    environment.pop("MONITOR_DATABASE_URL", None) if env is None or "MONITOR_DATABASE_URL" not in env else None
+    if slack_base:
+        environment["TEST_SLACK_BASE"] = slack_base
+    return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True,
+                          timeout=timeout, env=environment, cwd=cwd or ROOT)

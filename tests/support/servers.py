@@ -1,0 +1,146 @@
+"""Real servers on loopback for tests: a feed server that can misbehave, an SMTP server, a webhook receiver."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+Route = Response | Callable[[Request], Response]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class HttpServer:
+    """Serves `routes[path]` (a Response or a function of the Request); records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[Request] = []
+        self.default = Response(404, b"not found")
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
+                              time.monotonic())
+                outer.requests.append(req)
+                route = outer.routes.get(self.path.split("?")[0], outer.default)
+                resp = route(req) if callable(route) else route
+                if resp.delay:
+                    time.sleep(resp.delay)
+                self.send_response(resp.status)
+                headers = {"Content-Length": str(len(resp.body)), **resp.headers}
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+
+            do_GET = do_POST = do_HEAD = _handle
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self._server = _Server(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> HttpServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def hits(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path.split("?")[0] == path]
+
+
+class WebhookReceiver(HttpServer):
+    """Stands in for Slack's webhook host and generic JSON webhooks: records POSTs, answers `ok`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.default = Response(200, b"ok", {"Content-Type": "text/plain"})
+
+    def posts(self, prefix: str = "") -> list[Request]:
+        return [r for r in self.requests if r.method == "POST" and r.path.startswith(prefix)]
+
+    def json_posts(self, prefix: str = "") -> list[dict[str, Any]]:
+        return [json.loads(r.body) for r in self.posts(prefix)]
+
+
+class _Collect:
+    def __init__(self, sink: list[EmailMessage]) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        self.sink.append(message)  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """aiosmtpd on loopback; `messages` holds every accepted email, parsed."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.port = free_port()
+        self._controller = Controller(_Collect(self.messages), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def url(self, to: str = "desk@example.org") -> str:
+        return f"mailto://127.0.0.1:{self.port}?from=monitor@example.org&to={to}&mode=insecure"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
