@@ -145,5 +145,37 @@ def alerts_list(config_dir: str | None, status: str | None, limit: int) -> None:
     click.echo(alerts_table(load(config_dir), status, limit))
 
 
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_dir: str | None) -> None:
+    """Bring the database schema to this version (back the database up first)."""
+    from monitor.store.db import make_engine
+    from monitor.store.migrate import current_revision, head_revision, upgrade
+
+    engine = make_engine(load(config_dir).database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    click.echo(f"schema: {before or 'empty'} -> {head_revision()}")
+
+
+@db.command("status")
+@config_option
+def db_status(config_dir: str | None) -> None:
+    """The schema revision of the database and of this code."""
+    from monitor.store.db import make_engine
+    from monitor.store.migrate import current_revision, head_revision
+
+    engine = make_engine(load(config_dir).database_url)
+    current, head = current_revision(engine), head_revision()
+    click.echo(f"database: {current or 'empty'}\ncode:     {head}\n{'up to date' if current == head else 'behind'}")
+    if current != head:
+        sys.exit(EXIT_RUNTIME)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="monitor")

@@ -12,7 +12,8 @@ from monitor import service
 from monitor.config import Config
 from monitor.scheduler import Jobs, build_scheduler
 from monitor.service import Runtime
-from monitor.store.db import create_schema, make_engine
+from monitor.store.db import make_engine
+from monitor.store.migrate import ensure_schema
 
 log = structlog.get_logger("monitor.daemon")
 
@@ -21,7 +22,7 @@ SHUTDOWN_GRACE = 20.0
 
 def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
     engine = make_engine(config.database_url, base_dir=base_dir)
-    create_schema(engine)
+    ensure_schema(engine)
     rt = Runtime.build(config, engine)
     service.sync_feeds(rt)
     return rt

@@ -8,10 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.db import drop_database, new_database
 from tests.support.servers import HttpServer, SmtpServer, WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: SQLite file, or a PostgreSQL schema when MONITOR_TEST_DB=postgresql."""
+    url = new_database(tmp_path)
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture
@@ -60,8 +69,8 @@ main(sys.argv[1:])
 
 def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
                 timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, **(env or {})}
-    environment.pop("MONITOR_DATABASE_URL", None) if env is None or "MONITOR_DATABASE_URL" not in env else None
+    inherited = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DATABASE_URL", "MONITOR_CONFIG")}
+    environment = {**inherited, **(env or {})}
     if slack_base:
         environment["TEST_SLACK_BASE"] = slack_base
     return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True,

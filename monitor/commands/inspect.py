@@ -10,7 +10,8 @@ from monitor.commands.table import table
 from monitor.config import Config
 from monitor.domain import Severity
 from monitor.store import repo
-from monitor.store.db import create_schema, make_engine, session
+from monitor.store.db import make_engine, session
+from monitor.store.migrate import ensure_schema
 
 
 def _when(value: datetime | None) -> str:
@@ -19,7 +20,7 @@ def _when(value: datetime | None) -> str:
 
 def _open(config: Config) -> Session:
     engine = make_engine(config.database_url)
-    create_schema(engine)
+    ensure_schema(engine)
     return session(engine)
 
 

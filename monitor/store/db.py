@@ -1,4 +1,4 @@
-"""Engine and sessions: SQLite pragmas, directory creation, schema creation."""
+"""Engine and sessions: SQLite pragmas and directory creation. The schema is monitor.store.migrate's."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from monitor.store import tables  # noqa: F401  (registers the tables on the metadata)
 
@@ -36,10 +36,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
-
-
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
 
 
 def session(engine: Engine) -> Session:

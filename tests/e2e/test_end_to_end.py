@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT, run_monitor
 from tests.support.configdir import write_config
+from tests.support.db import query, scalar
 from tests.support.servers import HttpServer, Response, SmtpServer, WebhookReceiver
 
 pytestmark = pytest.mark.slow
@@ -17,13 +17,13 @@ pytestmark = pytest.mark.slow
 SEED_TITLE = "Urgent Warnings: NATO Prepares for Imminent Russia-West Conflict as Tensions Reach Crisis Point"
 
 
-def _setup(tmp_path: Path, feed_server: HttpServer, channels: dict[str, dict[str, list[str]]]) -> Path:
+def _setup(tmp_path: Path, feed_server: HttpServer, channels: dict[str, dict[str, list[str]]], database: str) -> Path:
     feed_server.routes["/world.xml"] = Response(200, (ROOT / "seeds" / "demo-feed.xml").read_bytes(),
                                                 {"Content-Type": "application/rss+xml; charset=utf-8"})
     config = write_config(
         tmp_path / "config",
         feeds=[{"url": feed_server.url("/world.xml"), "name": "World Desk", "tags": ["world"]}],
-        channels=channels, shipped_watchlists=True,
+        channels=channels, shipped_watchlists=True, database=database,
         settings={"delivery": {"backoff": "1s", "max_attempts": 3}},
     )
     # The shipped watchlist notifies `console`; these tests route it to the real channels instead.
@@ -34,16 +34,12 @@ def _setup(tmp_path: Path, feed_server: HttpServer, channels: dict[str, dict[str
     return config
 
 
-def _db(config: Path) -> sqlite3.Connection:
-    return sqlite3.connect(config / "monitor.db")
-
-
 def test_seed_article_alerts_once_by_email_and_slack(tmp_path: Path, feed_server: HttpServer, smtp: SmtpServer,
-                                                      webhook: WebhookReceiver) -> None:
+                                                      webhook: WebhookReceiver, database_url: str) -> None:
     config = _setup(tmp_path, feed_server, {
         "desk-email": {"urls": [smtp.url()]},
         "desk-slack": {"urls": ["slack://T000AAA/B000BBB/SECRETTOKEN123"]},
-    })
+    }, database_url)
     first = run_monitor("run", "--once", "--config", str(config), slack_base=webhook.url("/services"))
     assert first.returncode == 0, first.stderr + first.stdout
 
@@ -67,21 +63,19 @@ def test_seed_article_alerts_once_by_email_and_slack(tmp_path: Path, feed_server
     # The token never reaches the logs.
     assert "SECRETTOKEN123" not in first.stdout + first.stderr
 
-    with _db(config) as db:
-        assert db.execute("select count(*) from items").fetchone()[0] == 5
-        assert db.execute("select count(*), min(status) from alerts").fetchone() == (1, "delivered")
-        assert db.execute("select count(*) from deliveries where status='delivered'").fetchone()[0] == 2
+    assert scalar(database_url, "select count(*) from items") == 5
+    assert query(database_url, "select count(*), min(status) from alerts") == [(1, "delivered")]
+    assert scalar(database_url, "select count(*) from deliveries where status='delivered'") == 2
 
     second = run_monitor("run", "--once", "--config", str(config), slack_base=webhook.url("/services"))
     assert second.returncode == 0, second.stderr
     assert len(smtp.messages) == 1
     assert len(webhook.posts("/services")) == 1
-    with _db(config) as db:
-        assert db.execute("select count(*) from alerts").fetchone()[0] == 1
+    assert scalar(database_url, "select count(*) from alerts") == 1
 
 
 def test_channels_down_keep_the_alert_recorded_as_not_delivered(tmp_path: Path, feed_server: HttpServer,
-                                                                 webhook: WebhookReceiver) -> None:
+                                                                 webhook: WebhookReceiver, database_url: str) -> None:
     from tests.support.servers import free_port
 
     webhook.routes["/hook"] = Response(500, b"boom")
@@ -89,14 +83,13 @@ def test_channels_down_keep_the_alert_recorded_as_not_delivered(tmp_path: Path, 
     config = _setup(tmp_path, feed_server, {
         "desk-email": {"urls": [refused]},
         "desk-hook": {"urls": [f"json://127.0.0.1:{webhook.port}/hook"]},
-    })
+    }, database_url)
     result = run_monitor("run", "--once", "--config", str(config))
     assert result.returncode == 0, result.stderr + result.stdout
     assert len(webhook.posts("/hook")) >= 1  # it was really tried
-    with _db(config) as db:
-        assert db.execute("select count(*) from items").fetchone()[0] == 5
-        assert db.execute("select status from alerts").fetchall() == [("pending",)]
-        rows = dict(db.execute("select channel, last_error from deliveries where status='pending'").fetchall())
+    assert scalar(database_url, "select count(*) from items") == 5
+    assert query(database_url, "select status from alerts") == [("pending",)]
+    rows = dict(query(database_url, "select channel, last_error from deliveries where status='pending'"))
     assert set(rows) == {"desk-email", "desk-hook"}
     assert all(rows.values()), rows  # the reason is recorded per channel
 

@@ -14,12 +14,13 @@ SHIPPED = ROOT / "config"
 
 def write_config(directory: Path, *, feeds: list[dict[str, Any]] | None = None,
                  channels: dict[str, Any] | None = None, watchlists: dict[str, dict[str, Any]] | None = None,
-                 settings: dict[str, Any] | None = None, shipped_watchlists: bool = False) -> Path:
+                 settings: dict[str, Any] | None = None, shipped_watchlists: bool = False,
+                 database: str | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "watchlists").mkdir(exist_ok=True)
     if (SHIPPED / "lexicons").is_dir():
         shutil.copytree(SHIPPED / "lexicons", directory / "lexicons", dirs_exist_ok=True)
-    base_settings: dict[str, Any] = {"database": f"sqlite:///{directory / 'monitor.db'}",
+    base_settings: dict[str, Any] = {"database": database or f"sqlite:///{directory / 'monitor.db'}",
                                      "log": {"format": "json"}, "http": {"enabled": False}}
     base_settings.update(settings or {})
     _dump(directory / "monitor.yaml", base_settings)

@@ -1,0 +1,112 @@
+"""Storage on a real database (SQLite file, or PostgreSQL with MONITOR_TEST_DB=postgresql)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+from sqlmodel import SQLModel, select
+
+from monitor.domain import FeedSpec, Item
+from monitor.store import repo
+from monitor.store.db import make_engine, session
+from monitor.store.migrate import SchemaError, current_revision, ensure_schema, head_revision
+from monitor.store.tables import ItemRow
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def _feed(engine: Engine, name: str = "World") -> int:
+    with session(engine) as s:
+        repo.sync_feeds(s, [FeedSpec(name, f"http://127.0.0.1/{name}.xml", 600.0, ("world",))], NOW)
+        s.commit()
+        return next(f.id for f in repo.all_feeds(s) if f.name == name and f.id is not None)
+
+
+def _item(uid: str, title: str = "NATO warns of imminent war") -> Item:
+    return Item(uid=uid, feed="World", title=title, link=f"http://example.org/{uid}", summary="",
+                published=NOW - timedelta(hours=1))
+
+
+def test_fresh_database_is_created_at_head(engine: Engine) -> None:
+    assert current_revision(engine) == head_revision()
+
+
+def test_migrations_match_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    assert diff == [], "tables changed without a migration: run monitor.store.migrate.new_revision"
+
+
+def test_database_behind_is_refused(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'old0000'")
+    with pytest.raises(SchemaError, match="monitor db upgrade"):
+        ensure_schema(engine)
+
+
+def test_insert_returns_only_new_items(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    with session(engine) as s:
+        first = repo.insert_new_items(s, feed_id, [_item("a"), _item("b"), _item("a", "repeated guid")], NOW)
+        s.commit()
+    assert sorted(item.uid for _, item in first) == ["a", "b"]
+    with session(engine) as s:
+        again = repo.insert_new_items(s, feed_id, [_item("a"), _item("c")], NOW)
+        s.commit()
+    assert [item.uid for _, item in again] == ["c"]
+
+
+def test_feeds_removed_from_config_are_disabled(engine: Engine) -> None:
+    _feed(engine, "One")
+    with session(engine) as s:
+        repo.sync_feeds(s, [FeedSpec("Two", "http://127.0.0.1/two.xml", 600.0)], NOW)
+        s.commit()
+        state = {f.name: f.enabled for f in repo.all_feeds(s)}
+    assert state == {"One": False, "Two": True}
+
+
+def test_concurrent_inserts_of_the_same_item_and_alert_yield_one_row(engine: Engine) -> None:
+    feed_id = _feed(engine)
+    barrier = threading.Barrier(8)
+    created: list[int | None] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            with session(engine) as s:
+                new = repo.insert_new_items(s, feed_id, [_item("race")], NOW)
+                s.commit()
+            with session(engine) as s:
+                item_id = s.exec(select(ItemRow.id)).one()
+                alert = repo.NewAlert("wl:item:race", item_id, "wl", 2, 9.0, {"title": "x"}, ("console",))
+                created.append(repo.add_alert(s, alert, NOW))
+                s.commit()
+            assert len(new) <= 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert sum(1 for c in created if c is not None) == 1
+    with session(engine) as s:
+        assert len(repo.list_alerts(s)) == 1
+        assert len(repo.deliveries_for(s, [c for c in created if c is not None])) == 1
