@@ -145,6 +145,15 @@ def alerts_list(config_dir: str | None, status: str | None, limit: int) -> None:
     click.echo(alerts_table(load(config_dir), status, limit))
 
 
+@cli.command()
+@config_option
+def workers(config_dir: str | None) -> None:
+    """Live workers sharing the database: heartbeat age and the feed leases each holds."""
+    from monitor.commands.inspect import workers_table
+
+    click.echo(workers_table(load(config_dir)))
+
+
 @cli.group()
 def db() -> None:
     """Database schema."""

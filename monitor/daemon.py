@@ -34,6 +34,7 @@ async def run_once(config: Config) -> service.DeliveryStats:
     try:
         outcomes = await service.poll_due(rt)
         stats = await service.deliver_pending(rt)
+        service.retire(rt)
         log.info("cycle_done", feeds=len(outcomes), new_items=sum(o.new_items for o in outcomes),
                  alerts=sum(o.alerts for o in outcomes), failed_feeds=sum(o.status == "failed" for o in outcomes),
                  delivered=stats.delivered, delivery_failed=stats.failed, delivery_retrying=stats.retrying)
@@ -61,6 +62,7 @@ async def run_forever(config: Config) -> None:
         log.info("daemon_stopping", in_flight=len(jobs.in_flight))
         scheduler.shutdown(wait=False)
         drained = await jobs.drain(SHUTDOWN_GRACE)
+        service.retire(rt)
         await rt.fetcher.aclose()
         rt.engine.dispose()
         log.info("daemon_stopped", drained=drained)

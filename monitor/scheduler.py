@@ -16,6 +16,7 @@ from monitor.service import Runtime
 from monitor.store.tables import FeedRow
 
 log = structlog.get_logger("monitor.scheduler")
+HEARTBEAT = 10.0
 
 
 class Jobs:
@@ -31,7 +32,7 @@ class Jobs:
         """Start a refresh for each due feed that is not already being refreshed; do not wait for them."""
         rt = self.runtime()
         try:
-            due = await asyncio.to_thread(service.due_feeds, rt)
+            due = await asyncio.to_thread(service.claim_due, rt)
         except Exception:
             log.exception("poll_tick_failed")
             return
@@ -52,6 +53,12 @@ class Jobs:
         except Exception as exc:  # one broken feed never stops the others
             log.exception("feed_refresh_crashed", feed=feed.name)
             return service.PollOutcome(feed.name, "failed", error=repr(exc))
+
+    async def heartbeat_tick(self) -> None:
+        try:
+            await asyncio.to_thread(service.heartbeat, self.runtime())
+        except Exception:
+            log.exception("heartbeat_failed")
 
     async def deliver_tick(self) -> None:
         if self.delivering and not self.delivering.done():
@@ -80,6 +87,7 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
                                  timezone="UTC")
     scheduler.add_job(jobs.poll_tick, "interval", seconds=tick, id="poll", next_run_time=_soon())
     scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
+    scheduler.add_job(jobs.heartbeat_tick, "interval", seconds=HEARTBEAT, id="heartbeat", next_run_time=_soon())
     return scheduler
 
 

@@ -24,7 +24,7 @@ from monitor.domain import AlertMessage, FeedSpec, Item, Score
 from monitor.errors import FetchError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.parse import ParsedFeed, parse_feed
-from monitor.store import repo
+from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
 
@@ -46,6 +46,12 @@ class Runtime:
     sender: Sender
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    worker: str = field(default_factory=cluster.new_worker_id)
+
+    @property
+    def lease(self) -> float:
+        """How long a claimed feed stays ours: longer than the fetch deadline plus parse and store."""
+        return max(60.0, self.config.settings.polling.timeout * 3 + 30.0)
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
@@ -78,14 +84,19 @@ def sync_feeds(rt: Runtime) -> None:
         s.commit()
 
 
-def due_feeds(rt: Runtime) -> list[FeedRow]:
+def claim_due(rt: Runtime, limit: int = 200) -> list[FeedRow]:
+    """Due feeds, claimed under a lease so no other worker polls them meanwhile."""
     with session(rt.engine) as s:
-        return repo.due_feeds(s, rt.clock())
+        claimed = cluster.claim_due_feeds(s, rt.worker, rt.clock(), rt.lease, limit)
+        s.commit()
+        return claimed
 
 
-async def poll_due(rt: Runtime, *, skip: set[int] | None = None) -> list[PollOutcome]:
+async def poll_due(rt: Runtime) -> list[PollOutcome]:
     """Refresh every feed that is due now, concurrently (the fetcher bounds the concurrency)."""
-    due = [f for f in due_feeds(rt) if not skip or f.id not in skip]
+    due: list[FeedRow] = []
+    while batch := claim_due(rt):
+        due += batch
     return list(await asyncio.gather(*(refresh_feed(rt, feed) for feed in due)))
 
 
@@ -138,6 +149,7 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         if new:
             row.last_new_item_at = now
         row.consecutive_failures, row.last_error, row.last_error_kind = 0, None, None
+        cluster.release(row)
         s.add(row)
         s.commit()
     return len(new), alerts
@@ -186,7 +198,21 @@ def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> None:
         row.next_poll_at = next_poll(now, interval=row.interval, min_interval=polling.min_interval,
                                      max_interval=polling.max_interval, failures=row.consecutive_failures,
                                      retry_after=error.retry_after, rng=rt.rng)
+        cluster.release(row)
         s.add(row)
+        s.commit()
+
+
+def heartbeat(rt: Runtime) -> None:
+    with session(rt.engine) as s:
+        cluster.heartbeat(s, rt.worker, rt.clock())
+        s.commit()
+
+
+def retire(rt: Runtime) -> None:
+    """Clean shutdown: give back this worker's leases so others need not wait for them to expire."""
+    with session(rt.engine) as s:
+        cluster.forget_worker(s, rt.worker)
         s.commit()
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.domain import Severity
-from monitor.store import repo
+from monitor.store import cluster, repo
 from monitor.store.db import make_engine, session
 from monitor.store.migrate import ensure_schema
 
@@ -53,3 +53,12 @@ def alerts_table(config: Config, status: str | None, limit: int) -> str:
     ]
     out = table(["id", "created", "watchlist", "severity", "score", "status", "title", "deliveries"], rows)
     return "\n".join([out, *(["", "Delivery errors:"] if errors else []), *errors])
+
+
+def workers_table(config: Config) -> str:
+    now = datetime.now(UTC)
+    with _open(config) as s:
+        rows = [(w.id, w.host, w.pid, _when(w.started_at), f"{(now - w.heartbeat_at).total_seconds():.0f}s ago",
+                 "alive" if (now - w.heartbeat_at).total_seconds() < 60 else "silent", leases)
+                for w, leases in cluster.workers(s, now)]
+    return table(["worker", "host", "pid", "started", "heartbeat", "state", "feed leases"], rows)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -41,17 +41,6 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
     for row in existing.values():
         row.enabled = False
         session.add(row)
-
-
-def due_feeds(session: Session, now: datetime, limit: int = 1000) -> list[FeedRow]:
-    query = (
-        select(FeedRow)
-        .where(FeedRow.enabled, FeedRow.status == "active")
-        .where(or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now))
-        .order_by(col(FeedRow.next_poll_at))
-        .limit(limit)
-    )
-    return list(session.exec(query))
 
 
 def all_feeds(session: Session) -> list[FeedRow]:

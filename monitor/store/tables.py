@@ -99,3 +99,26 @@ class DeliveryRow(SQLModel, table=True):
     delivered_at: datetime | None = None
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_until: datetime | None = None
+
+
+class WorkerRow(SQLModel, table=True):
+    """A live `monitor run` process; its heartbeat tells others whether its leases still mean anything."""
+
+    __tablename__ = "workers"
+    id: str = Field(primary_key=True, max_length=100)
+    host: str = Field(max_length=255)
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime = Field(index=True)
+
+
+class JobRunRow(SQLModel, table=True):
+    """One row per run of a once-per-cluster job and period: the unique key makes the run happen once."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_job_runs_job_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=100)
+    period: str = Field(max_length=100)
+    worker: str = Field(max_length=100)
+    started_at: datetime

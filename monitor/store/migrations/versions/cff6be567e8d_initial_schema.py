@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 310e064befdf
+Revision ID: cff6be567e8d
 Revises: 
-Create Date: 2026-11-25 06:33:50.168250
+Create Date: 2026-11-25 06:35:52.606997
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '310e064befdf'
+
+revision: str = 'cff6be567e8d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -44,6 +45,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_feeds_next_poll_at'), ['next_poll_at'], unique=False)
+
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('worker', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('job', 'period', name='uq_job_runs_job_period')
+    )
+    op.create_table('workers',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_workers'))
+    )
+    with op.batch_alter_table('workers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_workers_heartbeat_at'), ['heartbeat_at'], unique=False)
 
     op.create_table('items',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,6 +163,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_items_canonical_url'))
 
     op.drop_table('items')
+    with op.batch_alter_table('workers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_workers_heartbeat_at'))
+
+    op.drop_table('workers')
+    op.drop_table('job_runs')
     with op.batch_alter_table('feeds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feeds_next_poll_at'))
 

@@ -1,0 +1,93 @@
+"""Several workers, one database: claims under leases, heartbeats, once-per-cluster job runs.
+
+On PostgreSQL due rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED inside an UPDATE that sets
+a lease, so concurrent workers never claim the same feed; a dead worker's leases expire and the rows
+become claimable again. On SQLite (one process) the same statements run without the row locks.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+import zlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from monitor.store.tables import FeedRow, JobRunRow, WorkerRow
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def claim_due_feeds(session: Session, worker: str, now: datetime, lease: float, limit: int = 200) -> list[FeedRow]:
+    """Claim up to `limit` due feeds whose lease is free or expired; returns the claimed rows."""
+    due = (
+        select(FeedRow.id)
+        .where(FeedRow.enabled, FeedRow.status == "active")
+        .where(or_(col(FeedRow.next_poll_at).is_(None), col(FeedRow.next_poll_at) <= now))
+        .where(or_(col(FeedRow.claimed_until).is_(None), col(FeedRow.claimed_until) < now))
+        .order_by(col(FeedRow.next_poll_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(FeedRow)
+        .where(col(FeedRow.id).in_(due.scalar_subquery()))
+        .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+        .returning(FeedRow)
+        .execution_options(synchronize_session=False)
+    )
+    return list(session.execute(stmt).scalars())
+
+
+def release(feed: FeedRow) -> None:
+    feed.claimed_by = None
+    feed.claimed_until = None
+
+
+def heartbeat(session: Session, worker: str, now: datetime) -> None:
+    row = session.get(WorkerRow, worker)
+    if row is None:
+        host, pid, _ = worker.rsplit(":", 2)
+        row = WorkerRow(id=worker, host=host, pid=int(pid), started_at=now, heartbeat_at=now)
+    row.heartbeat_at = now
+    session.add(row)
+
+
+def forget_worker(session: Session, worker: str) -> None:
+    """On clean shutdown: hand back leases at once instead of letting them expire."""
+    session.execute(update(FeedRow).where(col(FeedRow.claimed_by) == worker).values(claimed_by=None, claimed_until=None))
+    row = session.get(WorkerRow, worker)
+    if row is not None:
+        session.delete(row)
+
+
+def workers(session: Session, now: datetime) -> list[tuple[WorkerRow, int]]:
+    """Every known worker with the number of feed leases it holds now."""
+    leases = dict(session.exec(
+        select(FeedRow.claimed_by, func.count()).where(col(FeedRow.claimed_until) > now)
+        .group_by(col(FeedRow.claimed_by))).all())
+    return [(w, int(leases.get(w.id, 0))) for w in session.exec(select(WorkerRow).order_by(col(WorkerRow.id)))]
+
+
+def claim_run(session: Session, job: str, period: str, worker: str, now: datetime) -> bool:
+    """True for exactly one worker per (job, period), cluster-wide.
+
+    On PostgreSQL an advisory lock serialises the contenders first, so the loser waits for the
+    winner's row instead of racing it; the unique key is what makes the decision on both backends.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(job.encode())})
+    if session.exec(select(JobRunRow.id).where(JobRunRow.job == job, JobRunRow.period == period)).first():
+        return False
+    try:
+        with session.begin_nested():
+            session.add(JobRunRow(job=job, period=period, worker=worker, started_at=now))
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,118 @@
+"""Work sharing between workers on one database: claims, leases, once-per-cluster runs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from monitor.domain import FeedSpec
+from monitor.store import cluster, repo
+from monitor.store.db import make_engine, session
+from monitor.store.migrate import ensure_schema
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    with session(engine) as s:
+        repo.sync_feeds(s, [FeedSpec(f"feed-{i:03}", f"http://127.0.0.1/{i}.xml", 600.0) for i in range(60)], NOW)
+        s.commit()
+    yield engine
+    engine.dispose()
+
+
+def _claim(engine: Engine, worker: str, now: datetime = NOW, limit: int = 200) -> list[str]:
+    with session(engine) as s:
+        claimed = [f.name for f in cluster.claim_due_feeds(s, worker, now, lease=60, limit=limit)]
+        s.commit()
+    return claimed
+
+
+def test_concurrent_workers_claim_disjoint_feeds(engine: Engine) -> None:
+    results: dict[str, list[str]] = {}
+    barrier = threading.Barrier(4)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        mine: list[str] = []
+        while batch := _claim(engine, name, limit=7):
+            mine += batch
+        results[name] = mine
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [name for names in results.values() for name in names]
+    assert sorted(claimed) == [f"feed-{i:03}" for i in range(60)]  # each exactly once
+
+
+def test_a_dead_workers_lease_expires_and_is_taken_over(engine: Engine) -> None:
+    assert len(_claim(engine, "dead")) == 60
+    assert _claim(engine, "alive", NOW + timedelta(seconds=30)) == []
+    taken = _claim(engine, "alive", NOW + timedelta(seconds=61))
+    assert len(taken) == 60
+
+
+def test_released_feeds_are_claimable_again_only_when_due(engine: Engine) -> None:
+    with session(engine) as s:
+        polled = []
+        for feed in cluster.claim_due_feeds(s, "w", NOW, lease=60, limit=5):
+            cluster.release(feed)
+            feed.next_poll_at = NOW + timedelta(minutes=10)
+            s.add(feed)
+            polled.append(feed.name)
+        s.commit()
+    others = _claim(engine, "w2", NOW + timedelta(minutes=5))
+    assert len(others) == 55 and not set(others) & set(polled)
+    with session(engine) as s:  # w2 polls its feeds and releases them, due again in an hour
+        for feed in repo.all_feeds(s):
+            if feed.claimed_by == "w2":
+                cluster.release(feed)
+                feed.next_poll_at = NOW + timedelta(hours=1)
+                s.add(feed)
+        s.commit()
+    assert sorted(_claim(engine, "w3", NOW + timedelta(minutes=11))) == sorted(polled)
+
+
+def test_clean_shutdown_hands_leases_back(engine: Engine) -> None:
+    with session(engine) as s:
+        cluster.heartbeat(s, "host:1:abc", NOW)
+        s.commit()
+    _claim(engine, "host:1:abc", limit=10)
+    with session(engine) as s:
+        assert [(w.id, n) for w, n in cluster.workers(s, NOW)] == [("host:1:abc", 10)]
+        cluster.forget_worker(s, "host:1:abc")
+        s.commit()
+        assert cluster.workers(s, NOW) == []
+    assert len(_claim(engine, "other")) == 60
+
+
+def test_a_job_period_runs_once_across_workers(engine: Engine) -> None:
+    wins: list[str] = []
+    barrier = threading.Barrier(5)
+
+    def contender(name: str) -> None:
+        barrier.wait()
+        with session(engine) as s:
+            if cluster.claim_run(s, "digest", "2026-11-24T08:00", name, NOW):
+                wins.append(name)
+            s.commit()
+
+    threads = [threading.Thread(target=contender, args=(f"w{i}",)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    with session(engine) as s:
+        assert cluster.claim_run(s, "digest", "2026-11-25T08:00", "w0", NOW)
+        s.commit()
