@@ -53,6 +53,7 @@ class PollingSettings(Strict):
     per_host: int = Field(default=4, gt=0)
     user_agent: str = "escalation-monitor/0.1 (+https://github.com/escalation-monitor)"
     tick: Duration = 5.0  # how often the scheduler looks for due feeds
+    lease: Duration | None = None  # how long a claimed feed stays one worker's; default 2 x timeout + 30s
 
 
 class DeliverySettings(Strict):

@@ -51,7 +51,8 @@ class Runtime:
     @property
     def lease(self) -> float:
         """How long a claimed feed stays ours: longer than the fetch deadline plus parse and store."""
-        return max(60.0, self.config.settings.polling.timeout * 3 + 30.0)
+        polling = self.config.settings.polling
+        return polling.lease or polling.timeout * 2 + 30.0
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:

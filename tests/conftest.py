@@ -67,11 +67,23 @@ main(sys.argv[1:])
 """
 
 
-def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
-                timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _environment(env: dict[str, str] | None, slack_base: str | None) -> dict[str, str]:
     inherited = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DATABASE_URL", "MONITOR_CONFIG")}
     environment = {**inherited, **(env or {})}
     if slack_base:
         environment["TEST_SLACK_BASE"] = slack_base
+    return environment
+
+
+def start_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
+                  cwd: Path | None = None) -> subprocess.Popen[str]:
+    """The real CLI as a background process (the daemon); stdout carries its JSON log lines."""
+    return subprocess.Popen([sys.executable, "-c", _LAUNCH, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=_environment(env, slack_base),
+                            cwd=cwd or ROOT)
+
+
+def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
+                timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True,
-                          timeout=timeout, env=environment, cwd=cwd or ROOT)
+                          timeout=timeout, env=_environment(env, slack_base), cwd=cwd or ROOT)

@@ -61,7 +61,8 @@ def heartbeat(session: Session, worker: str, now: datetime) -> None:
 
 def forget_worker(session: Session, worker: str) -> None:
     """On clean shutdown: hand back leases at once instead of letting them expire."""
-    session.execute(update(FeedRow).where(col(FeedRow.claimed_by) == worker).values(claimed_by=None, claimed_until=None))
+    mine = col(FeedRow.claimed_by) == worker
+    session.execute(update(FeedRow).where(mine).values(claimed_by=None, claimed_until=None))
     row = session.get(WorkerRow, worker)
     if row is not None:
         session.delete(row)

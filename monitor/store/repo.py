@@ -25,21 +25,25 @@ def _insert(session: Session, table: Any) -> Any:
 
 
 def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> None:
-    """Make the feeds table follow the configuration: add, update, and disable what was removed."""
-    existing = {row.name: row for row in session.exec(select(FeedRow))}
-    for spec in specs:
-        row = existing.pop(spec.name, None)
-        if row is None:
-            row = FeedRow(name=spec.name, url=spec.url, next_poll_at=now)
-        elif row.url != spec.url and row.status != "gone":
-            row.url, row.etag, row.last_modified, row.next_poll_at = spec.url, None, None, now
-        row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
-        if spec.enabled and not row.enabled:
-            row.next_poll_at = now
-        row.enabled = spec.enabled
-        session.add(row)
-    for row in existing.values():
-        row.enabled = False
+    """Make the feeds table follow the configuration: add, update, and disable what was removed.
+
+    Workers starting together all run this: new feeds are inserted with ON CONFLICT DO NOTHING."""
+    if specs:
+        rows = [{"name": spec.name, "url": spec.url, "tags": list(spec.tags), "language": spec.language,
+                 "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now} for spec in specs]
+        session.execute(_insert(session, FeedRow).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+    wanted = {spec.name: spec for spec in specs}
+    for row in session.exec(select(FeedRow)):
+        spec = wanted.get(row.name)
+        if spec is None:
+            row.enabled = False
+        else:
+            if row.url != spec.url and row.status != "gone":
+                row.url, row.etag, row.last_modified, row.next_poll_at = spec.url, None, None, now
+            if spec.enabled and not row.enabled:
+                row.next_poll_at = now
+            row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
+            row.enabled = spec.enabled
         session.add(row)
 
 

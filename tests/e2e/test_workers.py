@@ -1,0 +1,75 @@
+"""Several `monitor run` processes on one PostgreSQL database share the feeds without double polls."""
+
+from __future__ import annotations
+
+import itertools
+import signal
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_monitor
+from tests.support.configdir import write_config
+from tests.support.db import backend, scalar
+from tests.support.servers import HttpServer, Request, Response
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(backend() != "postgresql", reason="several workers need PostgreSQL (MONITOR_TEST_DB)"),
+]
+
+FEEDS = 300
+INTERVAL = 10.0
+LEASE = 6.0
+
+
+def _feed(i: int) -> bytes:
+    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>'
+            f"<item><title>Item of feed {i}</title><link>http://example.org/{i}/1</link>"
+            f"<guid>{i}-1</guid></item></channel></rss>").encode()
+
+
+def _slow_feed(i: int) -> Response:
+    # A little latency keeps feeds in flight (claimed) when a worker is killed.
+    return Response(200, _feed(i), {"Content-Type": "application/rss+xml"}, delay=0.05)
+
+
+def test_three_workers_poll_each_feed_once_per_interval(tmp_path: Path, feed_server: HttpServer,
+                                                        database_url: str) -> None:
+    for i in range(FEEDS):
+        feed_server.routes[f"/f/{i}.xml"] = _slow_feed(i)
+    config = write_config(
+        tmp_path / "config", database=database_url,
+        feeds=[{"url": feed_server.url(f"/f/{i}.xml"), "name": f"feed-{i:03}", "interval": "10s"}
+               for i in range(FEEDS)],
+        settings={"polling": {"interval": "10s", "min_interval": "5s", "tick": "0.5s", "timeout": "3s",
+                              "lease": f"{LEASE}s", "concurrency": 20, "per_host": 20},
+                  "log": {"level": "warning", "format": "json"}},
+    )
+    workers = [start_monitor("run", "--config", str(config)) for _ in range(3)]
+    try:
+        time.sleep(24)
+        killed_at = time.monotonic()
+        workers[0].send_signal(signal.SIGKILL)
+        time.sleep(INTERVAL + LEASE + 6)
+    finally:
+        for w in workers[1:]:
+            w.send_signal(signal.SIGTERM)
+        outputs = [w.communicate(timeout=60)[0] for w in workers]
+    assert [w.returncode for w in workers[1:]] == [0, 0], outputs[1:]
+
+    by_feed: dict[str, list[Request]] = defaultdict(list)
+    for request in feed_server.requests:
+        by_feed[request.path].append(request)
+    assert len(by_feed) == FEEDS
+    for path, requests in by_feed.items():
+        times = sorted(r.at for r in requests)
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        # Polled once per interval: never twice within it, whichever worker polled.
+        assert min(gaps, default=INTERVAL) >= INTERVAL - 0.5, (path, gaps)
+        # And nobody starves, including the feeds the killed worker held.
+        assert len([t for t in times if t < killed_at]) >= 2, path
+        assert any(killed_at < t <= killed_at + INTERVAL + LEASE + 4 for t in times), (path, times, killed_at)
+    assert scalar(database_url, "select count(*) from items") == FEEDS
