@@ -153,7 +153,8 @@ def test_adding_a_known_key_changes_nothing() -> None:
     assert second.story_id == first.story_id and not second.is_new_story and second.sources_count == 1
 
 
-words = st.sampled_from("iran nato strike talks drone border army minister said warns troops ceasefire".split())
+words = st.sampled_from(["iran", "nato", "strike", "talks", "drone", "border", "army", "minister", "said", "warns",
+                         "troops", "ceasefire"])
 texts = st.lists(words, min_size=0, max_size=14).map(" ".join)
 
 
