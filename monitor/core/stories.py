@@ -104,7 +104,8 @@ def prepare(title: str, summary: str) -> tuple[str, str]:
 
 
 class StoryIndex:
-    """Items -> stories within a window. Cost per item depends on its near neighbours, not on the window size."""
+    """Items -> stories within a window. Cost per item depends on its near neighbours, not on the window size.
+    Not thread-safe: one caller at a time."""
 
     def __init__(self) -> None:
         self._stories: dict[str, _Story] = {}
@@ -141,8 +142,9 @@ class StoryIndex:
             story_id: str | None = None) -> StoryAssignment:
         """File one item. `at`: when it entered the window (its fetch time is the robust choice; feeds lie about
         publication dates). `source`: what corroboration counts (a feed name, or better the publisher's host).
-        `story_id`: put the item in that story without clustering (rebuilding from stored assignments).
-        Adding a key already in the index changes nothing and returns its current assignment."""
+        `story_id`: put the item in that story without clustering (rebuilding from stored assignments; then
+        `is_new_story` only says the index had not seen the story). Adding a key already in the index changes
+        nothing and returns its current assignment."""
         if key in self._items:
             known = self._items[key].story
             return StoryAssignment(known.id, False, len(known.sources), False, known.items, key, 100.0)
@@ -166,7 +168,8 @@ class StoryIndex:
                                matched.keys[0] if matched else None, score)
 
     def record_score(self, item_key: str, score: Score) -> Story:
-        """Keep the story's highest score per watchlist; the best-scoring item gives the story its title."""
+        """Keep the story's highest score per watchlist; the best-scoring item gives the story its title.
+        KeyError if the item is not in the window."""
         text = self._items[item_key]
         story = text.story
         best = story.scores.get(score.watchlist)
