@@ -11,17 +11,43 @@ import structlog
 
 from alerts.redact import redact
 
-_SECRET_KEYS = ("password", "secret", "token", "webhook", "dsn", "apikey", "api_key", "authorization")
+SECRET_KEYS = ("password", "secret", "token", "webhook", "dsn", "apikey", "api_key", "authorization")
+# These log full webhook URLs (tokens included) at DEBUG; keep them quieter than that.
+_NOISY = ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio", "watchfiles")
 
 
-def redact_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask values under secret-looking keys and credentials inside any string value."""
-    for key, value in list(event.items()):
-        if any(word in key.lower() for word in _SECRET_KEYS):
-            event[key] = "***"
-        elif isinstance(value, str):
-            event[key] = redact(value)
-    return event
+class RedactSecrets:
+    """Mask values under secret-looking keys, and credentials inside any string, however deeply nested.
+
+    Runs on the event dict, before rendering, so a key like `password` is masked whatever its value is.
+    """
+
+    def __init__(self, secret_keys: tuple[str, ...] = SECRET_KEYS) -> None:
+        self.secret_keys = secret_keys
+
+    def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in list(event.items()):
+            event[key] = self._clean(key, value)
+        return event
+
+    def _clean(self, key: str, value: Any) -> Any:
+        if any(word in key.lower() for word in self.secret_keys):
+            return "***"
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {k: self._clean(str(k), v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean("", v) for v in value)
+        return value
+
+
+redact_processor = RedactSecrets()
+
+
+def redact_rendered(_logger: Any, _name: str, line: Any) -> Any:
+    """Last step, on the rendered line: catches what only appears at rendering (tracebacks, reprs)."""
+    return redact(line) if isinstance(line, str) else line
 
 
 def configure(level: str = "info", fmt: str = "auto") -> None:
@@ -48,13 +74,18 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *([exc] if use_json else []), renderer],
+                    *([exc] if use_json else []), renderer, redact_rendered],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """Change the level at run time (a config reload); the stdlib loggers do the filtering."""
+    root = logging.getLogger()
     root.setLevel(level.upper())
-    # These log full webhook URLs (tokens included) at DEBUG; keep them quieter than that.
-    for noisy in ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
