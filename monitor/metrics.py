@@ -30,7 +30,8 @@ _SCORING_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 
 class Metrics:
     def __init__(self) -> None:
-        disable_created_metrics()  # `_created` series double the output and no dashboard here reads them
+        # `_created` series double the output and no dashboard here reads them.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.registry = CollectorRegistry()
         r = self.registry
         self.polls = Counter("monitor_polls", "Feed polls by outcome", ["outcome"], registry=r)

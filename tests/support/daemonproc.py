@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -70,10 +71,8 @@ class Daemon:
         for line in self.proc.stdout:
             with self._changed:
                 self.lines.append(line)
-                try:
+                with contextlib.suppress(ValueError):
                     self.events.append(json.loads(line))
-                except ValueError:
-                    pass
                 self._changed.notify_all()
         with self._changed:
             self._changed.notify_all()
@@ -124,7 +123,7 @@ class Daemon:
 
 def http_get(url: str, timeout: float = 10.0) -> tuple[int, str, dict[str, str]]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 (loopback in tests)
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read().decode(), dict(resp.headers)
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode(), dict(exc.headers)
