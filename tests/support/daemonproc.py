@@ -135,3 +135,22 @@ def wait_until(check: Callable[[], bool], *, timeout: float = 30.0, message: str
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s: {message}")
         time.sleep(0.1)
+
+
+def daemon_settings(*, port: int | None = None, **overrides: Any) -> dict[str, Any]:
+    """monitor.yaml for a daemon under test: fast ticks, short backoff, HTTP only when a port is given."""
+    settings: dict[str, Any] = {
+        "polling": {"tick": "0.5s", "min_interval": "0.5s", "interval": "1s", "timeout": "5s"},
+        "delivery": {"interval": "0.5s", "backoff": "1s", "max_attempts": 3, "timeout": "10s"},
+        "http": {"enabled": port is not None, "listen": f"127.0.0.1:{port or 8787}"},
+        "shutdown_grace": "10s",
+    }
+    settings.update(overrides)
+    return settings
+
+
+def watchlist(*terms: str, name: str = "test-list", channels: tuple[str, ...] = ("console",)) -> dict[str, Any]:
+    """A watchlist that reaches `warning` on any one of `terms` in a title (weight 3, x1.5 in titles)."""
+    return {"name": name, "keywords": [{"term": t, "weight": 3} for t in terms],
+            "severities": {"watch": 2, "warning": 4},
+            "notify": [{"channels": list(channels), "min_severity": "warning"}]}
