@@ -171,8 +171,11 @@ class Daemon:
         self.jobs.stopping = self.state.stopping = True  # /readyz turns 503 while we drain
         delivering = bool(self.jobs.delivering and not self.jobs.delivering.done())
         log.info("daemon_stopping", in_flight=len(self.jobs.in_flight), delivering=delivering, grace=grace)
-        self.scheduler.shutdown(wait=False)
+        # Paused, not shut down, while draining: shutdown cancels running ticks, and a tick awaiting the
+        # delivery batch would be reported by APScheduler as a crashed job.
+        self.scheduler.pause()
         drained = await self.jobs.drain(grace)
+        self.scheduler.shutdown(wait=False)
         if drained:  # alerts found by the last polls go out now rather than at the next start
             await self._final_delivery(deadline - loop.time())
         else:

@@ -50,6 +50,15 @@ def redact_rendered(_logger: Any, _name: str, line: Any) -> Any:
     return redact(line) if isinstance(line, str) else line
 
 
+def _console_exceptions() -> Any:
+    """Tracebacks without frame locals: a local may hold a channel URL with its token."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return structlog.dev.plain_traceback
+    return structlog.dev.RichTracebackFormatter(show_locals=False)
+
+
 def configure(level: str = "info", fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stdout.isatty())
     shared: list[Any] = [
@@ -62,7 +71,7 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty(), exception_formatter=_console_exceptions())
     )
     exc = structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
     structlog.configure(

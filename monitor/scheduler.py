@@ -35,6 +35,10 @@ class Jobs:
         rt = self.runtime()
         try:
             due = await asyncio.to_thread(service.due_feeds, rt)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            return  # shutdown: nothing was started yet
         except Exception:
             log.exception("poll_tick_failed")
             return
@@ -67,6 +71,10 @@ class Jobs:
         self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
         try:
             await asyncio.shield(self.delivering)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            # Shutdown cancels running ticks; the shielded delivery itself is drained by the daemon.
         except Exception:
             log.exception("delivery_tick_failed")
 
