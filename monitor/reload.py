@@ -27,6 +27,7 @@ log = structlog.get_logger("monitor.reload")
 # Settings a running process cannot take over: they are logged as needing a restart.
 RESTART_SETTINGS = ("database", "http.listen", "http.enabled", "log.format", "reload.watch")
 _CONFIG_SUFFIXES = (".yaml", ".yml")
+RECHECK = 5.0  # seconds of silence after which the watcher compares fingerprints anyway
 
 
 def config_fingerprint(directory: Path) -> str:
@@ -144,10 +145,17 @@ class Reloader:
             self.metrics.observe_reload(ok)
 
     async def watch(self, stop: asyncio.Event, *, debounce: float) -> None:
-        """Reload after each settled burst of changes in the directory, until `stop` is set."""
+        """Reload after each settled burst of changes in the directory, until `stop` is set.
+
+        Every RECHECK seconds without events the fingerprint is compared anyway: inotify misses edits on
+        network file systems and some bind mounts, and an edit made while the watch was starting."""
         try:
             async for changes in awatch(self.directory, watch_filter=ConfigFilter(), stop_event=stop,
-                                        debounce=max(1, int(debounce * 1000)), recursive=True):
+                                        debounce=max(1, int(debounce * 1000)), recursive=True,
+                                        rust_timeout=int(RECHECK * 1000), yield_on_timeout=True):
+                if not changes:
+                    await self.reload("recheck")
+                    continue
                 paths = sorted({str(Path(p).relative_to(self.directory)) for _, p in changes
                                 if Path(p).is_relative_to(self.directory)})
                 log.debug("config_files_changed", paths=paths)
