@@ -122,6 +122,9 @@ class Daemon:
             await asyncio.sleep(HEARTBEAT)
 
     def _on_hup(self) -> None:
+        if self._stop.is_set():  # a reload started now would outlive the shutdown's clean-up
+            log.warning("reload_ignored", reason="shutting down")
+            return
         log.info("signal_received", signal="SIGHUP")
         self._spawn(self.reloader.reload("sighup", force=True))
 

@@ -37,7 +37,7 @@ class RedactSecrets:
             return redact(value)
         if isinstance(value, dict):
             return {k: self._clean(str(k), v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
+        if type(value) in (list, tuple):  # exactly these: a namedtuple cannot be rebuilt from one iterable
             return type(value)(self._clean("", v) for v in value)
         return value
 
