@@ -27,7 +27,7 @@ log = structlog.get_logger("monitor.reload")
 # Settings a running process cannot take over: they are logged as needing a restart.
 RESTART_SETTINGS = ("database", "http.listen", "http.enabled", "log.format", "reload.watch")
 _CONFIG_SUFFIXES = (".yaml", ".yml")
-RECHECK = 5.0  # seconds of silence after which the watcher compares fingerprints anyway
+RECHECK = 5.0  # seconds between fingerprint comparisons that need no file event
 
 
 def config_fingerprint(directory: Path) -> str:
@@ -144,24 +144,37 @@ class Reloader:
         if self.metrics:
             self.metrics.observe_reload(ok)
 
-    async def watch(self, stop: asyncio.Event, *, debounce: float) -> None:
+    async def watch(self, stop: asyncio.Event, *, debounce: float, recheck: float = RECHECK) -> None:
         """Reload after each settled burst of changes in the directory, until `stop` is set.
 
-        Every RECHECK seconds without events the fingerprint is compared anyway: inotify misses edits on
-        network file systems and some bind mounts, and an edit made while the watch was starting."""
+        Every `recheck` seconds the fingerprint is compared anyway: inotify misses edits on network file
+        systems and some bind mounts, and edits made before the watch was set up. (A timer, not watchfiles'
+        own timeout: a database beside the config keeps the watcher busy with events we filter out.)"""
+        rechecking = asyncio.create_task(self._recheck_every(recheck, stop))
+        try:
+            await self._follow_events(stop, debounce)
+            await rechecking  # returns once `stop` is set; alone if the event watch failed
+        finally:
+            rechecking.cancel()
+
+    async def _follow_events(self, stop: asyncio.Event, debounce: float) -> None:
         try:
             async for changes in awatch(self.directory, watch_filter=ConfigFilter(), stop_event=stop,
-                                        debounce=max(1, int(debounce * 1000)), recursive=True,
-                                        rust_timeout=int(RECHECK * 1000), yield_on_timeout=True):
-                if not changes:
-                    await self.reload("recheck")
-                    continue
+                                        debounce=max(1, int(debounce * 1000)), recursive=True):
                 paths = sorted({str(Path(p).relative_to(self.directory)) for _, p in changes
                                 if Path(p).is_relative_to(self.directory)})
                 log.debug("config_files_changed", paths=paths)
                 await self.reload("file_change")
-        except Exception:  # e.g. out of inotify watches: SIGHUP still reloads
-            log.exception("config_watch_failed", config=str(self.directory))
+        except Exception:  # e.g. out of inotify watches: the periodic re-check and SIGHUP remain
+            log.exception("config_watch_failed", config=str(self.directory), fallback="periodic re-check")
+
+    async def _recheck_every(self, period: float, stop: asyncio.Event) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), period)
+                return
+            except TimeoutError:
+                await self.reload("recheck")
 
 
 def _fingerprint_or_none(directory: Path) -> str | None:

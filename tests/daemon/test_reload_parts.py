@@ -94,3 +94,29 @@ def test_a_reload_that_cannot_be_applied_keeps_the_old_config_and_is_retried(tmp
     first, second, third = asyncio.run(scenario())
     assert (first, second, third) == (False, True, False)  # failed, retried and applied, then nothing new
     assert [f.name for f in current[-1].feeds] == ["A", "B"]
+
+
+def test_an_edit_no_file_event_reported_is_caught_by_the_periodic_recheck(tmp_path: Path) -> None:
+    """Made after start-up but before the watch began, this edit raises no event; the re-check finds it."""
+    directory = _config(tmp_path / "config", feeds=[FEED_A], watchlists={"w": watchlist("alpha")})
+    current: list[Config] = [load_config(directory, env={})]
+
+    async def apply(config: Config) -> None:
+        current.append(config)
+
+    reloader = Reloader(directory, current=lambda: current[-1], apply=apply)
+    reloader.prime()
+    (directory / "feeds.yaml").write_text(yaml.safe_dump({"feeds": [FEED_A, FEED_B]}))
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+        watching = asyncio.create_task(reloader.watch(stop, debounce=0.05, recheck=0.2))
+        deadline = asyncio.get_running_loop().time() + 20
+        while len(current) == 1 and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(watching, 10)
+
+    asyncio.run(scenario())
+    assert [f.name for f in current[-1].feeds] == ["A", "B"]
+    assert len(current) == 2  # applied once: later re-checks see the same fingerprint
