@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.configdir import write_config
-from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, wait_until, watchlist
-from tests.support.servers import HttpServer, Response, WebhookReceiver
+from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, http_get, wait_until, watchlist
+from tests.support.servers import HttpServer, Response, WebhookReceiver, free_port
 
 pytestmark = pytest.mark.slow
 StartDaemon = Callable[..., Daemon]
@@ -38,7 +38,7 @@ def test_sigterm_during_a_poll_round_and_a_delivery_batch_loses_nothing(
                {"url": feed_server.url("/slow.xml"), "name": "Slow"}],
         channels={"hook": {"urls": [f"json://127.0.0.1:{webhook.port}/hook"]}},
         watchlists={"test": watchlist("alpha", channels=("hook",))},
-        settings=daemon_settings(shutdown_grace="10s"))
+        settings=daemon_settings(shutdown_grace="10s", port=(port := free_port())))
     daemon = start_daemon(config)
 
     # SIGTERM while the slow feed's response is still on its way and the webhook is mid-batch.
@@ -47,6 +47,10 @@ def test_sigterm_during_a_poll_round_and_a_delivery_batch_loses_nothing(
     assert daemon.named("feed_refreshed", feed="Slow") == []
     sent_at = time.monotonic()
     daemon.signal(signal.SIGTERM)
+    daemon.wait_for("daemon_stopping")
+    # While draining it is alive but no longer ready, so a load balancer stops sending it work.
+    assert http_get(f"http://127.0.0.1:{port}/readyz")[0] == 503
+    assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 200
     code = daemon.proc.wait(timeout=30)
     took = time.monotonic() - sent_at
 
