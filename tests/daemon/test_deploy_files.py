@@ -20,6 +20,7 @@ import yaml
 
 from monitor.cli import cli
 from monitor.config import HttpSettings, MonitorSettings, load_config, parse_duration
+from monitor.errors import ConfigError
 from tests.support.configdir import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -175,3 +176,11 @@ def test_systemd_unit_runs_the_daemon_reloads_with_sighup_and_waits_for_the_drai
 def test_listen_addresses_that_deployments_use_are_valid(listen: str) -> None:
     host, port = HttpSettings(listen=listen).address
     assert host and 0 < port < 65536
+
+
+def test_monitor_http_listen_overrides_and_is_validated(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "config")
+    assert load_config(config, env={"MONITOR_HTTP_LISTEN": "0.0.0.0:9100"}).settings.http.address == ("0.0.0.0", 9100)
+    with pytest.raises(ConfigError) as caught:
+        load_config(config, env={"MONITOR_HTTP_LISTEN": "nowhere"})
+    assert str(caught.value.problems[0]).startswith("$MONITOR_HTTP_LISTEN: listen: expected HOST:PORT")
