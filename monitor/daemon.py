@@ -79,7 +79,8 @@ class Daemon:
         self.metrics.watch_store(lambda: self.rt.engine)
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[object]] = set()  # background work, cancelled at shutdown
-        self._retiring: set[asyncio.Task[object]] = set()  # old HTTP clients, closed once their polls end
+        self._retiring: set[asyncio.Task[object]] = set()  # closing replaced HTTP clients
+        self._replaced: list[Fetcher] = []  # replaced HTTP clients not closed yet
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -152,9 +153,21 @@ class Daemon:
         if keep_fetcher:
             await fresh.fetcher.aclose()
         self.rt = instrument(new, self.metrics)
-        if not keep_fetcher:  # polls still running on the old client finish first
-            self._spawn(_retire(old.fetcher, list(self.jobs.in_flight.values())), self._retiring)
+        if not keep_fetcher:
+            self._replaced.append(old.fetcher)
+            self._spawn(self._retire(old.fetcher, asyncio.get_running_loop().time()), self._retiring)
         self._follow_settings(old.config, config)
+
+    async def _retire(self, fetcher: Fetcher, swapped_at: float) -> None:
+        """Close a replaced HTTP client once no poll can use it any more: a poll tick has ended since the
+        swap (ticks never overlap, so one that read the old runtime is done starting polls), and every
+        poll started by then has finished."""
+        while (self.jobs.last_cycle_at or 0.0) <= swapped_at:
+            await asyncio.sleep(0.1)
+        if users := list(self.jobs.in_flight.values()):
+            await asyncio.wait(users)
+        self._replaced.remove(fetcher)
+        await fetcher.aclose()
 
     def _follow_settings(self, old: Config, new: Config) -> None:
         before, after = old.settings, new.settings
@@ -183,12 +196,13 @@ class Daemon:
             await self._final_delivery(deadline - loop.time())
         else:
             log.warning("shutdown_grace_expired", grace=grace)
-        for task in list(self._tasks):
+        for task in [*self._tasks, *self._retiring]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._retiring, return_exceptions=True)
         if web:
             web.stop()
-        await self.rt.fetcher.aclose()
+        for fetcher in [*self._replaced, self.rt.fetcher]:  # polls are over: no client is in use
+            await fetcher.aclose()
         self.rt.engine.dispose()
         log.info("daemon_stopped", drained=drained, seconds=round(grace - (deadline - loop.time()), 2))
 
@@ -202,12 +216,6 @@ class Daemon:
             log.warning("shutdown_delivery_cut", reason="grace period over; pending deliveries go at next start")
         elif task.exception() is None and (stats := task.result()).delivered + stats.failed + stats.retrying:
             log.info("shutdown_delivered", delivered=stats.delivered, failed=stats.failed, retrying=stats.retrying)
-
-
-async def _retire(fetcher: Fetcher, users: list[asyncio.Task[service.PollOutcome]]) -> None:
-    if users:
-        await asyncio.wait(users)
-    await fetcher.aclose()
 
 
 def _safe_url(url: str) -> str:

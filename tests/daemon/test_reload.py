@@ -127,10 +127,17 @@ def test_sighup_reloads_even_when_the_directory_is_not_watched(tmp_path: Path, f
     assert daemon.wait_for("daemon_started")["watching"] is False
 
     _write(config / "watchlists" / "second.yaml", watchlist("delta", name="second"))
+    settings = yaml.safe_load((config / "monitor.yaml").read_text())
+    settings["polling"]["timeout"] = "6s"  # new fetch limits: a new HTTP client, the old one retired
+    _write(config / "monitor.yaml", settings)
     daemon.signal(signal.SIGHUP)
     reloaded = daemon.wait_for("config_reloaded")
     assert reloaded["reason"] == "sighup"
     assert reloaded["watchlists_added"] == ["second"]
+    assert reloaded["settings_changed"] == ["polling.timeout"]
+    polled = len(feed_server.hits("/a.xml"))
+    wait_until(lambda: len(feed_server.hits("/a.xml")) >= polled + 3, message="polls go on with the new client")
+    assert daemon.named("feed_fetch_failed") == []
 
     # SIGHUP forces a reload even when nothing changed, and says so.
     mark = daemon.mark()
