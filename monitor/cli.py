@@ -186,5 +186,22 @@ def db_status(config_dir: str | None) -> None:
         sys.exit(EXIT_RUNTIME)
 
 
+@cli.command()
+@config_option
+@click.option("--ready", is_flag=True, help="Ask /readyz (database, scheduler, recent cycle) instead of /healthz.")
+@click.option("--check", is_flag=True, help="Print nothing; only the exit code (for container health checks).")
+@click.option("--address", metavar="HOST:PORT", default=None, help="Default: MONITOR_HTTP_LISTEN, else http.listen.")
+def health(config_dir: str | None, ready: bool, check: bool, address: str | None) -> None:
+    """Ask the running daemon whether it is alive (or ready); exit 0 if so, 1 if not."""
+    from monitor.commands.health import listen_address, probe
+
+    host, port = listen_address(_config_dir(config_dir), address)
+    status, body = probe(host, port, "/readyz" if ready else "/healthz")
+    if not check:
+        click.echo(body.strip())
+    if status != 200:
+        sys.exit(EXIT_RUNTIME)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="monitor")

@@ -70,8 +70,26 @@ class LogSettings(Strict):
 
 
 class HttpSettings(Strict):
-    listen: str = "127.0.0.1:8787"
+    listen: str = "127.0.0.1:8787"  # loopback by default: the page and metrics are not for the internet
     enabled: bool = True
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected HOST:PORT, like 127.0.0.1:8787, not {value!r}")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class ReloadSettings(Strict):
+    watch: bool = True  # follow edits of the config directory; SIGHUP reloads either way
+    debounce: Duration = 0.3  # editors write a file in several steps: wait for them to settle
 
 
 class MonitorSettings(Strict):
@@ -81,6 +99,8 @@ class MonitorSettings(Strict):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     retention: Duration = 90 * 86400.0
+    reload: ReloadSettings = ReloadSettings()
+    shutdown_grace: Duration = 20.0  # SIGTERM: how long in-flight polls and deliveries may take to finish
 
 
 # --- feeds.yaml ---
@@ -352,4 +372,10 @@ def load_config(directory: Path, *, env: Mapping[str, str] | None = None) -> Con
     settings = settings_doc[0]
     if database := environ.get("MONITOR_DATABASE_URL"):
         settings = settings.model_copy(update={"database": database})
+    if listen := environ.get("MONITOR_HTTP_LISTEN"):  # containers listen beyond loopback without a config edit
+        http = attempt(_validate, HttpSettings, YamlDoc(Path("$MONITOR_HTTP_LISTEN"),
+                                                        {**settings.http.model_dump(), "listen": listen}))
+        if http is None:
+            raise ConfigError(problems)
+        settings = settings.model_copy(update={"http": http})
     return Config(directory, settings, feeds_doc[0].feeds, dict(channels_doc[0].channels), tuple(watchlists))

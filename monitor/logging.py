@@ -11,17 +11,52 @@ import structlog
 
 from alerts.redact import redact
 
-_SECRET_KEYS = ("password", "secret", "token", "webhook", "dsn", "apikey", "api_key", "authorization")
+SECRET_KEYS = ("password", "secret", "token", "webhook", "dsn", "apikey", "api_key", "authorization")
+# These log full webhook URLs (tokens included) at DEBUG; keep them quieter than that.
+_NOISY = ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio", "watchfiles")
 
 
-def redact_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """Mask values under secret-looking keys and credentials inside any string value."""
-    for key, value in list(event.items()):
-        if any(word in key.lower() for word in _SECRET_KEYS):
-            event[key] = "***"
-        elif isinstance(value, str):
-            event[key] = redact(value)
-    return event
+class RedactSecrets:
+    """Mask values under secret-looking keys, and credentials inside any string, however deeply nested.
+
+    Runs on the event dict, before rendering, so a key like `password` is masked whatever its value is.
+    """
+
+    def __init__(self, secret_keys: tuple[str, ...] = SECRET_KEYS) -> None:
+        self.secret_keys = secret_keys
+
+    def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in list(event.items()):
+            event[key] = self._clean(key, value)
+        return event
+
+    def _clean(self, key: str, value: Any) -> Any:
+        if any(word in key.lower() for word in self.secret_keys):
+            return "***"
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, dict):
+            return {k: self._clean(str(k), v) for k, v in value.items()}
+        if type(value) in (list, tuple):  # exactly these: a namedtuple cannot be rebuilt from one iterable
+            return type(value)(self._clean("", v) for v in value)
+        return value
+
+
+redact_processor = RedactSecrets()
+
+
+def redact_rendered(_logger: Any, _name: str, line: Any) -> Any:
+    """Last step, on the rendered line: catches what only appears at rendering (tracebacks, reprs)."""
+    return redact(line) if isinstance(line, str) else line
+
+
+def _console_exceptions() -> Any:
+    """Tracebacks without frame locals: a local may hold a channel URL with its token."""
+    try:
+        import rich  # noqa: F401
+    except ImportError:
+        return structlog.dev.plain_traceback
+    return structlog.dev.RichTracebackFormatter(show_locals=False)
 
 
 def configure(level: str = "info", fmt: str = "auto") -> None:
@@ -36,7 +71,7 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False) if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty(), exception_formatter=_console_exceptions())
     )
     exc = structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
     structlog.configure(
@@ -48,13 +83,18 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *([exc] if use_json else []), renderer],
+                    *([exc] if use_json else []), renderer, redact_rendered],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    set_level(level)
+
+
+def set_level(level: str) -> None:
+    """Change the level at run time (a config reload); the stdlib loggers do the filtering."""
+    root = logging.getLogger()
     root.setLevel(level.upper())
-    # These log full webhook URLs (tokens included) at DEBUG; keep them quieter than that.
-    for noisy in ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio"):
+    for noisy in _NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

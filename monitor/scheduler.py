@@ -22,8 +22,11 @@ HEARTBEAT = 10.0
 class Jobs:
     """Periodic work. `runtime()` is read on every tick so a reload takes effect without rescheduling."""
 
-    def __init__(self, runtime: Callable[[], Runtime]) -> None:
+    def __init__(self, runtime: Callable[[], Runtime],
+                 on_poll: Callable[[service.PollOutcome], None] | None = None) -> None:
         self.runtime = runtime
+        self.on_poll = on_poll  # metrics hook, so service stays free of them
+        self.stopping = False  # set at shutdown: ticks already running start no new work
         self.in_flight: dict[int, asyncio.Task[service.PollOutcome]] = {}
         self.delivering: asyncio.Task[service.DeliveryStats] | None = None
         self.last_cycle_at: float | None = None
@@ -33,10 +36,16 @@ class Jobs:
         rt = self.runtime()
         try:
             due = await asyncio.to_thread(service.claim_due, rt)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            return  # shutdown: nothing was started yet
         except Exception:
             log.exception("poll_tick_failed")
             return
         for feed in due:
+            if self.stopping:
+                break
             if feed.id is None or feed.id in self.in_flight:
                 continue
             task = asyncio.create_task(self._refresh(rt, feed), name=f"refresh:{feed.name}")
@@ -49,10 +58,13 @@ class Jobs:
 
     async def _refresh(self, rt: Runtime, feed: FeedRow) -> service.PollOutcome:
         try:
-            return await service.refresh_feed(rt, feed)
+            outcome = await service.refresh_feed(rt, feed)
         except Exception as exc:  # one broken feed never stops the others
             log.exception("feed_refresh_crashed", feed=feed.name)
-            return service.PollOutcome(feed.name, "failed", error=repr(exc))
+            outcome = service.PollOutcome(feed.name, "failed", error=repr(exc))
+        if self.on_poll:
+            self.on_poll(outcome)
+        return outcome
 
     async def heartbeat_tick(self) -> None:
         try:
@@ -61,11 +73,15 @@ class Jobs:
             log.exception("heartbeat_failed")
 
     async def deliver_tick(self) -> None:
-        if self.delivering and not self.delivering.done():
+        if self.stopping or (self.delivering and not self.delivering.done()):
             return
         self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
         try:
             await asyncio.shield(self.delivering)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            # Shutdown cancels running ticks; the shielded delivery itself is drained by the daemon.
         except Exception:
             log.exception("delivery_tick_failed")
 

@@ -1,0 +1,68 @@
+"""Metric hooks around the runtime's components, so the use cases in `service` stay free of metrics.
+
+Each wrapper *adopts* an already built component (shares its state) instead of building a second one:
+the scorer's compiled matcher and the fetcher's HTTP pool are built once, by `Runtime.build`, and
+whatever the component gains later keeps working because only the measured method is overridden.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+
+from alerts.render import Rendered
+from alerts.sender import Sender, SendResult
+from monitor.core.scoring import Scorer
+from monitor.domain import Document, Score
+from monitor.feeds.fetch import Fetcher, FetchResult
+from monitor.metrics import Metrics
+from monitor.service import Runtime
+
+
+class TimedFetcher(Fetcher):
+    def __init__(self, inner: Fetcher, metrics: Metrics) -> None:  # adopts `inner`; see the module docstring
+        self.__dict__.update(inner.__dict__)
+        self._metrics = metrics
+
+    async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        start, outcome = time.perf_counter(), "error"
+        try:
+            result = await super().fetch(url, etag=etag, last_modified=last_modified)
+            outcome = "not_modified" if result.not_modified else "ok"
+            return result
+        finally:
+            self._metrics.fetch_seconds.labels(outcome).observe(time.perf_counter() - start)
+
+
+class TimedScorer(Scorer):
+    def __init__(self, inner: Scorer, metrics: Metrics) -> None:
+        self.__dict__.update(inner.__dict__)
+        self._metrics = metrics
+
+    def score(self, doc: Document, *, tags: Sequence[str] = (), language: str | None = None) -> list[Score]:
+        start = time.perf_counter()
+        scores = super().score(doc, tags=tags, language=language)
+        self._metrics.scoring_seconds.observe(time.perf_counter() - start)
+        for score in scores:
+            self._metrics.items_scored.labels(score.severity.label).inc()
+        return scores
+
+
+class CountingSender(Sender):
+    def __init__(self, inner: Sender, metrics: Metrics) -> None:
+        self.__dict__.update(inner.__dict__)
+        self._metrics = metrics
+
+    async def send(self, channel: str, rendered: Rendered) -> SendResult:
+        result = await super().send(channel, rendered)
+        self._metrics.deliveries.labels(channel, "delivered" if result.ok else "failed").inc()
+        return result
+
+
+def instrument(rt: Runtime, metrics: Metrics) -> Runtime:
+    """The same runtime, measured. Idempotent, so a reload may pass a runtime that reuses old parts."""
+    fetcher = rt.fetcher if isinstance(rt.fetcher, TimedFetcher) else TimedFetcher(rt.fetcher, metrics)
+    scorer = rt.scorer if isinstance(rt.scorer, TimedScorer) else TimedScorer(rt.scorer, metrics)
+    sender = rt.sender if isinstance(rt.sender, CountingSender) else CountingSender(rt.sender, metrics)
+    return dataclasses.replace(rt, fetcher=fetcher, scorer=scorer, sender=sender)

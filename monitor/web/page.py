@@ -1,0 +1,34 @@
+"""The read-only page at `/`: one server-rendered Jinja2 template, no scripts, no build step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+_env = Environment(loader=PackageLoader("monitor.web", "templates"), autoescape=select_autoescape(["html"]),
+                   trim_blocks=True, lstrip_blocks=True)
+
+
+def _href(url: object) -> str:
+    """Feed links are untrusted: only http(s) becomes a link (no javascript:, data:, ...)."""
+    text = str(url or "")
+    return text if text.lower().startswith(("http://", "https://")) else "#"
+
+
+def _when(value: object) -> str:
+    if not value:
+        return "-"
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return str(value)
+
+
+_env.filters["href"] = _href
+_env.filters["when"] = _when
+
+
+def render_index(context: dict[str, Any]) -> str:
+    return _env.get_template("index.html").render(**context)
