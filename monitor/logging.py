@@ -13,7 +13,7 @@ from alerts.redact import redact
 
 SECRET_KEYS = ("password", "secret", "token", "webhook", "dsn", "apikey", "api_key", "authorization")
 # These log full webhook URLs (tokens included) at DEBUG; keep them quieter than that.
-_NOISY = ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio", "watchfiles")
+_NOISY = ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio", "watchfiles", "alembic")
 
 
 class RedactSecrets:

@@ -69,6 +69,9 @@ class Jobs:
     async def heartbeat_tick(self) -> None:
         try:
             await asyncio.to_thread(service.heartbeat, self.runtime())
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
         except Exception:
             log.exception("heartbeat_failed")
 

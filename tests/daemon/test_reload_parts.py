@@ -58,7 +58,7 @@ def test_fingerprint_reads_through_configmap_style_symlinks(tmp_path: Path) -> N
     real = _config(tmp_path / "..2026_01_01", watchlists={"w": watchlist("alpha")})
     mount = tmp_path / "mount"
     mount.mkdir()
-    for name in ("monitor.yaml", "feeds.yaml", "channels.yaml", "watchlists"):
+    for name in ("monitor.yaml", "feeds.yaml", "channels.yaml", "watchlists", "lexicons"):
         os.symlink(real / name, mount / name)
     assert config_fingerprint(mount) == config_fingerprint(real)
 
