@@ -39,17 +39,16 @@ def register_url(url: str, private_form: str) -> None:
 
 
 def _parts(url: str) -> set[str]:
+    """Candidate secrets: every piece of the authority, path and query values. Only those apprise
+    leaves out of its privacy form are masked, so hosts and addresses stay readable."""
     try:
         split = urlsplit(url)
     except ValueError:
         return set()
-    parts = {split.username or "", split.password or ""}
+    parts = set(re.split(r"[@:]", split.netloc))  # user, password, and tokens where a host would be
     parts.update(p for p in split.path.split("/") if p)
-    if split.scheme and split.netloc and not split.port and "." not in split.netloc and "@" not in split.netloc:
-        parts.add(split.netloc)  # schemes like slack://TOKEN_A/... put a token where a host would be
     for pair in split.query.split("&"):
-        _key, _, value = pair.partition("=")
-        parts.add(unquote(value))
+        parts.add(pair.partition("=")[2])
     return {p for p in parts | {unquote(p) for p in parts} if p}
 
 

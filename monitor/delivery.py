@@ -11,21 +11,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import random
 import socket
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import structlog
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from alerts import policy
 from alerts.policy import ChannelPolicy, Due, Prior, QuietHours, RateLimit
 from alerts.redact import redact
-from alerts.sender import Target, UrlResult
+from alerts.render import Renderer
+from alerts.sender import Sender, Target, UrlResult
 from monitor.config import ChannelConfig, Config
 from monitor.core.schedule import retry_delay
 from monitor.domain import AlertMessage, Item, Score, Severity
@@ -33,11 +36,25 @@ from monitor.store import outbox, repo
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow
 
-if TYPE_CHECKING:
-    from monitor.service import Runtime
-
 log = structlog.get_logger("monitor.delivery")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runtime(Protocol):
+    """What delivery needs from service.Runtime (a protocol, so this layer does not import the one above)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def engine(self) -> Engine: ...
+    @property
+    def sender(self) -> Sender: ...
+    @property
+    def renderer(self) -> Renderer: ...
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+    @property
+    def rng(self) -> random.Random: ...
 
 
 @dataclass(frozen=True)
