@@ -29,7 +29,7 @@ _ordered: list[tuple[str, str]] = []
 def register_url(url: str, private_form: str) -> None:
     """Remember a configured URL: the URL maps to `private_form`; the parts missing from that form
     (what apprise considers private) are masked on their own too."""
-    secrets = {url: private_form}
+    secrets = {} if url in private_form else {url: private_form}
     for part in _parts(url):
         if len(part) >= _MIN_SECRET and part not in private_form:
             secrets[part] = "***"

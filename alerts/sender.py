@@ -71,8 +71,9 @@ def _target(channel: str, url: str) -> Target:
     plugin = apprise.Apprise.instantiate(url)
     if not plugin:
         return Target(channel, url_key(url), url, redact(url), TEXT)
-    display = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
-    register_url(url, display)
+    private = str(plugin.url(privacy=True))  # type: ignore[no-untyped-call]
+    register_url(url, private)
+    display = private.split("?", 1)[0]  # apprise's query lists every default; the address is what people read
     if isinstance(plugin, NotifySlack):
         kind = SLACK
     else:

@@ -38,6 +38,7 @@ from monitor.store.tables import AlertRow, DeliveryRow
 
 log = structlog.get_logger("monitor.delivery")
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+MAX_RETRY_AFTER = 24 * 3600.0  # a Retry-After is honoured as given, up to a day (a bad header must not park alerts)
 
 
 class Runtime(Protocol):
@@ -281,7 +282,7 @@ def _finish(rt: Runtime, channel: str, send: policy.Send, send_id: int, results:
     rate_limited = 429 in statuses
     outcome = outbox.Outcome(ok=ok, error=redact("; ".join(errors))[:2000] or None,
                              http_status=statuses[-1] if statuses else None,
-                             retry_after=min(max(waits), settings.max_backoff) if waits else None,
+                             retry_after=min(max(waits), MAX_RETRY_AFTER) if waits else None,
                              rate_limited=rate_limited)
     retry_at: dict[int, datetime | None] = {}
     for item in send.items:

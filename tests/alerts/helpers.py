@@ -34,19 +34,20 @@ def watchlist(channels: Sequence[str], min_severity: str = "watch") -> dict[str,
     }
 
 
-def rss(items: Sequence[tuple[str, str]], link_base: str = "http://news.invalid/a/") -> bytes:
-    """A feed of (guid, title) items, published an hour before START. Titles are text as a reader should
-    see it, so they are written the way feeds write text: HTML-escaped, then XML-escaped."""
+def rss(items: Sequence[tuple[str, ...]], link_base: str = "http://news.invalid/a/") -> bytes:
+    """A feed of (guid, title[, link]) items, published an hour before START. Titles are text as a reader
+    should see it, so they are written the way feeds write text: HTML-escaped, then XML-escaped."""
     entries = "".join(
-        f"<item><guid>{escape(guid)}</guid><title>{escape(html.escape(title, quote=False))}</title><link>{link_base}{escape(guid)}</link>"
+        f"<item><guid>{escape(it[0])}</guid><title>{escape(html.escape(it[1], quote=False))}</title>"
+        f"<link>{escape(it[2] if len(it) > 2 else link_base + it[0])}</link>"
         "<pubDate>Mon, 02 Mar 2026 11:00:00 GMT</pubDate></item>"
-        for guid, title in items
+        for it in items
     )
     return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Wire</title>'
             f"<link>http://news.invalid/</link><description>d</description>{entries}</channel></rss>").encode()
 
 
-def serve_feed(server: HttpServer, items: Sequence[tuple[str, str]], path: str = "/feed.xml") -> str:
+def serve_feed(server: HttpServer, items: Sequence[tuple[str, ...]], path: str = "/feed.xml") -> str:
     server.routes[path] = Response(200, rss(items), {"Content-Type": "application/rss+xml"})
     return server.url(path)
 

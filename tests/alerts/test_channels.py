@@ -56,7 +56,8 @@ def test_one_alert_reaches_email_slack_and_webhook_once(world: Setup, smtp: Smtp
 
     (post,) = slack_host.accepted("/services/T000AAA/B000BBB/SECRETTOKEN123")
     blocks = json.loads(post.body)["attachments"][0]["blocks"]
-    assert blocks[0] == {"type": "header", "text": {"type": "plain_text", "text": "CRITICAL · escalation", "emoji": True}}
+    header = {"type": "plain_text", "text": "CRITICAL · escalation", "emoji": True}
+    assert blocks[0] == {"type": "header", "text": header}
     section = blocks[1]["text"]
     assert section["type"] == "mrkdwn"
     lines = section["text"].splitlines()

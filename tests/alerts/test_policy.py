@@ -8,8 +8,18 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.policy import (ChannelPolicy, Due, Prior, QuietHours, RateLimit, dedup_key, fallback_active, plan,
-                           quiet_until, should_alert)
+from alerts.policy import (
+    ChannelPolicy,
+    Due,
+    Prior,
+    QuietHours,
+    RateLimit,
+    dedup_key,
+    fallback_active,
+    plan,
+    quiet_until,
+    should_alert,
+)
 from monitor.domain import Severity
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -44,7 +54,7 @@ def test_retry_after_pauses_the_channel() -> None:
 
 
 def test_most_severe_first_when_summarising() -> None:
-    items = due(30) + [Due(99, 99, Severity.CRITICAL, NOW)]
+    items = [*due(30), Due(99, 99, Severity.CRITICAL, NOW)]
     p = plan(items, LIMIT, now=NOW)
     assert p.sends[0].items[0].alert_id == 99
 
