@@ -12,6 +12,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import service
+from monitor.delivery import digest_triggers
 from monitor.service import Runtime
 from monitor.store.tables import FeedRow
 
@@ -80,6 +81,10 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
                                  timezone="UTC")
     scheduler.add_job(jobs.poll_tick, "interval", seconds=tick, id="poll", next_run_time=_soon())
     scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
+    # Digests: held deliveries fall due at the cron time (delivery computes it from the same trigger);
+    # this job runs a delivery pass right then instead of at the next tick.
+    for channel, trigger in digest_triggers(jobs.runtime().config).items():
+        scheduler.add_job(jobs.deliver_tick, trigger, id=f"digest:{channel}", replace_existing=True)
     return scheduler
 
 
