@@ -294,11 +294,10 @@ def _finish(rt: Runtime, channel: str, send: policy.Send, send_id: int, results:
             retry_at[item.delivery_id] = now + timedelta(seconds=max(delay, outcome.retry_after or 0.0))
     gave_up = [d for d, when in retry_at.items() if when is None and not ok]
     fallback = rt.config.channels[channel].fallback if channel in rt.config.channels else None
+    accepted = [t.key for t, r in results if r.ok]
+    confirmed = {d: sorted({*by_id[d][0].done_urls, *accepted}) for d in retry_at} if accepted else None
     with session(rt.engine) as s:
-        for target, result in results:
-            if result.ok and len(results) == 1:
-                outbox.confirm_url(s, list(retry_at), target.key)
-        outbox.finish_send(s, send_id, outcome=outcome, now=now, retry_at=retry_at)
+        outbox.finish_send(s, send_id, outcome=outcome, now=now, retry_at=retry_at, confirmed=confirmed)
         if gave_up and fallback is not None:
             outbox.reroute(s, gave_up, fallback=fallback.channel, now=now)
         s.commit()

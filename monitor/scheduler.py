@@ -26,6 +26,7 @@ class Jobs:
         self.runtime = runtime
         self.in_flight: dict[int, asyncio.Task[service.PollOutcome]] = {}
         self.delivering: asyncio.Task[service.DeliveryStats] | None = None
+        self.deliver_again = False
         self.last_cycle_at: float | None = None
 
     async def poll_tick(self) -> None:
@@ -49,19 +50,26 @@ class Jobs:
 
     async def _refresh(self, rt: Runtime, feed: FeedRow) -> service.PollOutcome:
         try:
-            return await service.refresh_feed(rt, feed)
+            outcome = await service.refresh_feed(rt, feed)
         except Exception as exc:  # one broken feed never stops the others
             log.exception("feed_refresh_crashed", feed=feed.name)
             return service.PollOutcome(feed.name, "failed", error=repr(exc))
+        if outcome.alerts:  # a new alert goes out now, not at the next delivery tick
+            await self.deliver_tick()
+        return outcome
 
     async def deliver_tick(self) -> None:
         if self.delivering and not self.delivering.done():
+            self.deliver_again = True  # what was queued meanwhile goes right after the running pass
             return
+        self.deliver_again = False
         self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
         try:
             await asyncio.shield(self.delivering)
         except Exception:
             log.exception("delivery_tick_failed")
+        if self.deliver_again:
+            await self.deliver_tick()
 
     async def drain(self, grace: float) -> bool:
         """Wait for in-flight refreshes and deliveries; True if all finished within `grace` seconds."""

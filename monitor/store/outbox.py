@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, func, or_, update
+from sqlalchemy import CursorResult, and_, case, exists, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.store.tables import AlertRow, AttemptRow, DeliveryRow, SendRow
@@ -97,22 +97,21 @@ def start_send(session: Session, *, channel: str, kind: str, delivery_ids: Seque
                now: datetime, lease: float) -> int | None:
     """Claim the deliveries and record the send and one started attempt each, atomically. None when
     another worker claimed any of them first (nothing is written then)."""
+    send = SendRow(channel=channel, kind=kind, alerts=len(delivery_ids), worker=worker, started_at=now)
+    session.add(send)
+    session.flush()
     claimed = session.execute(
         update(DeliveryRow)
         .where(col(DeliveryRow.id).in_(list(delivery_ids)), col(DeliveryRow.status) == "pending")
         .where(or_(col(DeliveryRow.claimed_until).is_(None), col(DeliveryRow.claimed_until) < now))
-        .values(status="sending", claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
+        .values(status="sending", claimed_by=worker, claimed_until=now + timedelta(seconds=lease), send_id=send.id)
     )
     if cast(CursorResult[Any], claimed).rowcount != len(delivery_ids):
         session.rollback()
         return None
-    send = SendRow(channel=channel, kind=kind, alerts=len(delivery_ids), worker=worker, started_at=now)
-    session.add(send)
-    session.flush()
     assert send.id is not None
-    session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(list(delivery_ids))).values(send_id=send.id))
-    session.add_all([AttemptRow(delivery_id=d, send_id=send.id, channel=channel, started_at=now)
-                     for d in delivery_ids])
+    session.execute(insert(AttemptRow), [{"delivery_id": d, "send_id": send.id, "channel": channel,
+                                          "started_at": now, "outcome": "started"} for d in delivery_ids])
     return send.id
 
 
@@ -134,9 +133,9 @@ class Outcome:
 
 
 def finish_send(session: Session, send_id: int, *, outcome: Outcome, now: datetime,
-                retry_at: dict[int, datetime | None]) -> None:
+                retry_at: dict[int, datetime | None], confirmed: dict[int, list[str]] | None = None) -> None:
     """Record how a send ended, for the send, each attempt, and each delivery. `retry_at[d]` is when
-    delivery d tries again after a failure, None to give up."""
+    delivery d tries again after a failure, None to give up; `confirmed[d]` its URL keys that accepted."""
     status = "sent" if outcome.ok else "failed"
     session.execute(update(SendRow).where(col(SendRow.id) == send_id).values(
         status=status, finished_at=now, error=outcome.error, http_status=outcome.http_status,
@@ -144,17 +143,18 @@ def finish_send(session: Session, send_id: int, *, outcome: Outcome, now: dateti
     attempt = "ok" if outcome.ok else ("rate_limited" if outcome.rate_limited else "failed")
     session.execute(update(AttemptRow).where(col(AttemptRow.send_id) == send_id, col(AttemptRow.outcome) == "started")
                     .values(outcome=attempt, finished_at=now, error=outcome.error))
-    released = {"claimed_by": None, "claimed_until": None, "attempts": col(DeliveryRow.attempts) + 1}
-    ids = list(retry_at)
-    if outcome.ok:
-        session.execute(update(DeliveryRow).where(col(DeliveryRow.id).in_(ids)).values(
-            status="delivered", delivered_at=now, last_error=None, held=None, **released))
-    else:
-        for delivery_id, when in retry_at.items():
-            values = {"status": "pending", "next_attempt_at": when} if when else {"status": "failed"}
-            session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(
-                last_error=(outcome.error or "")[:2000], **values, **released))
-    refresh_alerts(session, ids)
+    released: dict[str, Any] = {"claimed_by": None, "claimed_until": None, "attempts": col(DeliveryRow.attempts) + 1}
+    for delivery_id, when in retry_at.items():
+        if outcome.ok:
+            values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None, "held": None}
+        elif when is not None:
+            values = {"status": "pending", "next_attempt_at": when, "last_error": (outcome.error or "")[:2000]}
+        else:
+            values = {"status": "failed", "last_error": (outcome.error or "")[:2000]}
+        if confirmed and confirmed.get(delivery_id):
+            values["done_urls"] = confirmed[delivery_id]
+        session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(**values, **released))
+    refresh_alerts(session, list(retry_at))
 
 
 def reroute(session: Session, delivery_ids: Sequence[int], *, fallback: str, now: datetime) -> int:
@@ -187,16 +187,15 @@ def retry(session: Session, *, alert_id: int | None, now: datetime) -> int:
 
 
 def refresh_alerts(session: Session, delivery_ids: Sequence[int]) -> None:
-    """An alert is pending while any delivery may still go, failed if one gave up, else delivered."""
-    alert_ids = set(session.exec(select(DeliveryRow.alert_id).where(col(DeliveryRow.id).in_(list(delivery_ids)))))
-    rows = session.exec(select(DeliveryRow.alert_id, DeliveryRow.status).where(
-        col(DeliveryRow.alert_id).in_(alert_ids)))
-    statuses: dict[int, set[str]] = {}
-    for alert_id, status in rows:
-        statuses.setdefault(alert_id, set()).add(status)
-    for alert_id, seen in statuses.items():
-        value = "pending" if seen & {"pending", "sending"} else ("failed" if "failed" in seen else "delivered")
-        session.execute(update(AlertRow).where(col(AlertRow.id) == alert_id).values(status=value))
+    """An alert is pending while any delivery may still go, failed if one gave up, else delivered
+    (one statement: this runs after every send)."""
+    def any_delivery(*statuses: str) -> Any:
+        return exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id), col(DeliveryRow.status).in_(statuses))
+
+    alert_ids = select(DeliveryRow.alert_id).where(col(DeliveryRow.id).in_(list(delivery_ids))).scalar_subquery()
+    status = case((any_delivery("pending", "sending"), "pending"), (any_delivery("failed"), "failed"),
+                  else_="delivered")
+    session.execute(update(AlertRow).where(col(AlertRow.id).in_(alert_ids)).values(status=status))
 
 
 def prior_alerts(session: Session, watchlist: str, subject: str) -> list[tuple[int, datetime]]:
