@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 import apprise  # noqa: E402
 
 from alerts.render import Renderer  # noqa: E402
+from monitor import logging as logsetup  # noqa: E402
 from monitor.domain import AlertMessage  # noqa: E402
 from tests.alerts.helpers import Setup, rss, serve_feed, watchlist  # noqa: E402
 from tests.support.configdir import write_config  # noqa: E402
@@ -125,12 +126,15 @@ def main() -> None:
     parser.add_argument("--latency-items", type=int, default=30)
     parser.add_argument("--interval", type=float, default=10.0)
     args = parser.parse_args()
+    logsetup.configure("warning", "json")  # measure delivery, not the terminal printing one log line per alert
     t = throughput(args.alerts)
     print(f"throughput, {t['alerts']:.0f} alerts to a loopback json:// webhook:")
     print(f"  apprise notify loop (no outbox): {t['plain_rate']:7.1f} alerts/s ({t['plain_s']:.2f} s)")
     print(f"  outbox deliver_pending:          {t['outbox_rate']:7.1f} alerts/s ({t['outbox_s']:.2f} s)")
     print(f"  ratio outbox/plain throughput:   {t['outbox_rate'] / t['plain_rate']:.2f}")
     print(f"  outbox overhead per alert:       {t['overhead_ms']:.2f} ms")
+    if not args.latency_items:
+        return
     lat = latency(args.latency_items, args.interval)
     print(f"latency, item appears in a feed polled every {lat['interval']:.0f} s -> webhook receives the alert:")
     print(f"  received {lat['received']:.0f}/{lat['items']:.0f}; median {lat['median_s']:.2f} s, "

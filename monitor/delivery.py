@@ -295,9 +295,9 @@ def _finish(rt: Runtime, channel: str, send: policy.Send, send_id: int, results:
     gave_up = [d for d, when in retry_at.items() if when is None and not ok]
     fallback = rt.config.channels[channel].fallback if channel in rt.config.channels else None
     accepted = [t.key for t, r in results if r.ok]
-    confirmed = {d: sorted({*by_id[d][0].done_urls, *accepted}) for d in retry_at} if accepted else None
+    done_urls = {d: sorted({*by_id[d][0].done_urls, *accepted}) for d in retry_at}
     with session(rt.engine) as s:
-        outbox.finish_send(s, send_id, outcome=outcome, now=now, retry_at=retry_at, confirmed=confirmed)
+        outbox.finish_send(s, send_id, outcome=outcome, now=now, retry_at=retry_at, done_urls=done_urls)
         if gave_up and fallback is not None:
             outbox.reroute(s, gave_up, fallback=fallback.channel, now=now)
         s.commit()

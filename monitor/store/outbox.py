@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, case, exists, func, insert, or_, update
+from sqlalchemy import JSON, CursorResult, and_, bindparam, case, exists, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.store.tables import AlertRow, AttemptRow, DeliveryRow, SendRow
@@ -132,28 +132,38 @@ class Outcome:
     rate_limited: bool = False
 
 
+# Prebuilt: finishing a send is the hot path, and building SQLAlchemy statements costs more than running them.
+_SEND_DONE = update(SendRow).where(col(SendRow.id) == bindparam("p_send")).values(
+    status=bindparam("p_status"), finished_at=bindparam("p_now"), error=bindparam("p_error"),
+    http_status=bindparam("p_http"), retry_after=bindparam("p_wait"))
+_ATTEMPTS_DONE = update(AttemptRow).where(col(AttemptRow.send_id) == bindparam("p_send"),
+                                          col(AttemptRow.outcome) == "started").values(
+    outcome=bindparam("p_outcome"), finished_at=bindparam("p_now"), error=bindparam("p_error"))
+_RELEASE = {"claimed_by": None, "claimed_until": None, "attempts": col(DeliveryRow.attempts) + 1,
+            "done_urls": bindparam("p_done", type_=JSON)}
+_WHERE_DELIVERY = col(DeliveryRow.id) == bindparam("p_id")
+_DELIVERED = update(DeliveryRow).where(_WHERE_DELIVERY).values(
+    status="delivered", delivered_at=bindparam("p_now"), last_error=None, held=None, **_RELEASE)
+_RETRY = update(DeliveryRow).where(_WHERE_DELIVERY).values(
+    status="pending", next_attempt_at=bindparam("p_next"), last_error=bindparam("p_error"), **_RELEASE)
+_GIVE_UP = update(DeliveryRow).where(_WHERE_DELIVERY).values(
+    status="failed", last_error=bindparam("p_error"), **_RELEASE)
+
+
 def finish_send(session: Session, send_id: int, *, outcome: Outcome, now: datetime,
-                retry_at: dict[int, datetime | None], confirmed: dict[int, list[str]] | None = None) -> None:
+                retry_at: dict[int, datetime | None], done_urls: dict[int, list[str]]) -> None:
     """Record how a send ended, for the send, each attempt, and each delivery. `retry_at[d]` is when
-    delivery d tries again after a failure, None to give up; `confirmed[d]` its URL keys that accepted."""
-    status = "sent" if outcome.ok else "failed"
-    session.execute(update(SendRow).where(col(SendRow.id) == send_id).values(
-        status=status, finished_at=now, error=outcome.error, http_status=outcome.http_status,
-        retry_after=outcome.retry_after))
+    delivery d tries again after a failure, None to give up; `done_urls[d]` its URL keys that accepted."""
+    error = (outcome.error or "")[:2000] or None
     attempt = "ok" if outcome.ok else ("rate_limited" if outcome.rate_limited else "failed")
-    session.execute(update(AttemptRow).where(col(AttemptRow.send_id) == send_id, col(AttemptRow.outcome) == "started")
-                    .values(outcome=attempt, finished_at=now, error=outcome.error))
-    released: dict[str, Any] = {"claimed_by": None, "claimed_until": None, "attempts": col(DeliveryRow.attempts) + 1}
+    session.execute(_SEND_DONE, {"p_send": send_id, "p_status": "sent" if outcome.ok else "failed", "p_now": now,
+                                 "p_error": error, "p_http": outcome.http_status, "p_wait": outcome.retry_after})
+    session.execute(_ATTEMPTS_DONE, {"p_send": send_id, "p_outcome": attempt, "p_now": now, "p_error": error})
     for delivery_id, when in retry_at.items():
-        if outcome.ok:
-            values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None, "held": None}
-        elif when is not None:
-            values = {"status": "pending", "next_attempt_at": when, "last_error": (outcome.error or "")[:2000]}
-        else:
-            values = {"status": "failed", "last_error": (outcome.error or "")[:2000]}
-        if confirmed and confirmed.get(delivery_id):
-            values["done_urls"] = confirmed[delivery_id]
-        session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(**values, **released))
+        params = {"p_id": delivery_id, "p_done": done_urls.get(delivery_id, []), "p_now": now, "p_error": error,
+                  "p_next": when}
+        statement = _DELIVERED if outcome.ok else (_RETRY if when is not None else _GIVE_UP)
+        session.execute(statement, params)  # parameters a statement does not use are ignored
     refresh_alerts(session, list(retry_at))
 
 
@@ -186,16 +196,20 @@ def retry(session: Session, *, alert_id: int | None, now: datetime) -> int:
     return len(ids)
 
 
-def refresh_alerts(session: Session, delivery_ids: Sequence[int]) -> None:
-    """An alert is pending while any delivery may still go, failed if one gave up, else delivered
-    (one statement: this runs after every send)."""
-    def any_delivery(*statuses: str) -> Any:
-        return exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id), col(DeliveryRow.status).in_(statuses))
+def _any_delivery(*statuses: str) -> Any:
+    return exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id), col(DeliveryRow.status).in_(statuses))
 
-    alert_ids = select(DeliveryRow.alert_id).where(col(DeliveryRow.id).in_(list(delivery_ids))).scalar_subquery()
-    status = case((any_delivery("pending", "sending"), "pending"), (any_delivery("failed"), "failed"),
-                  else_="delivered")
-    session.execute(update(AlertRow).where(col(AlertRow.id).in_(alert_ids)).values(status=status))
+
+# An alert is pending while any delivery may still go, failed if one gave up, else delivered.
+_REFRESH = update(AlertRow).where(col(AlertRow.id).in_(
+    select(DeliveryRow.alert_id).where(col(DeliveryRow.id).in_(bindparam("p_ids", expanding=True)))
+    .scalar_subquery())).values(status=case((_any_delivery("pending", "sending"), "pending"),
+                                            (_any_delivery("failed"), "failed"), else_="delivered"))
+
+
+def refresh_alerts(session: Session, delivery_ids: Sequence[int]) -> None:
+    """Recompute the status of the alerts these deliveries belong to (one prebuilt statement)."""
+    session.execute(_REFRESH, {"p_ids": list(delivery_ids)})
 
 
 def prior_alerts(session: Session, watchlist: str, subject: str) -> list[tuple[int, datetime]]:
