@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,20 @@ def test_check_never_prints_secrets(tmp_path: Path) -> None:
     result = run_monitor("check", "--config", str(config), env={"PW": "hunter2secret"})
     assert result.returncode == 2
     assert "hunter2secret" not in result.stdout + result.stderr and "channels.bad.urls[0]" in result.stderr
+
+
+def test_failing_slack_channel_keeps_its_token_out_of_logs_and_the_database(
+        tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver) -> None:
+    webhook.default = Response(500, b"internal_error")
+    url = serve_feed(feed_server, [("s1", "NATO war alert")])
+    config = write_config(tmp_path / "config", feeds=[{"url": url, "name": "Wire"}],
+                          channels={"team": {"urls": ["${SLACK_URL}"]}}, watchlists={"w": watchlist(["team"])},
+                          settings={"log": {"level": "debug", "format": "json"}})
+    env = {"SLACK_URL": "https://hooks.slack.com/services/T000AAA/B000BBB/SECRETTOKEN123"}
+    result = run_monitor("run", "--once", "--config", str(config), env=env, slack_base=webhook.url("/services"))
+    assert result.returncode == 0 and "alert_delivery_failed" in result.stdout
+    assert "SECRETTOKEN123" not in result.stdout + result.stderr
+    with sqlite3.connect(config / "monitor.db") as db:
+        stored = " ".join(str(v) for row in db.execute("select last_error from deliveries union all "
+                                                       "select error from delivery_attempts") for v in row)
+    assert "500" in stored and "SECRETTOKEN123" not in stored
