@@ -120,6 +120,7 @@ def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
 
 
 def due_deliveries(session: Session, now: datetime, limit: int = 100) -> list[tuple[DeliveryRow, AlertRow]]:
+    """Superseded by monitor.store.outbox (claims, leases, attempts); kept until parallel branches land."""
     query = (
         select(DeliveryRow, AlertRow)
         .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))

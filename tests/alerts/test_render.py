@@ -100,3 +100,20 @@ def test_user_templates_override_the_shipped_ones(tmp_path: Path) -> None:
     r = Renderer(tmp_path).alert(message("hello"))
     assert r.text == "custom hello russia-nato"
     assert "hello" in r.html  # the others still come from the package
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10**6), st.text(max_size=300),
+                          st.sampled_from([Severity.WATCH, Severity.WARNING, Severity.CRITICAL])),
+                min_size=1, max_size=25, unique_by=lambda t: t[0]))
+def test_a_summary_names_every_alert_in_every_format(alerts: list[tuple[int, str, Severity]]) -> None:
+    messages = [AlertMessage(alert_id=i, watchlist="w", severity=sev, score=1.0, title=title, link="http://x.org/",
+                             feed="f", published=datetime(2026, 3, 2, tzinfo=UTC)) for i, title, sev in alerts]
+    r = RENDERER.summary(messages, "summary")
+    assert len(r.slack) <= SLACK_SECTION_LIMIT
+    for i, _title, _sev in alerts:
+        for body in (r.text, r.html, r.slack):
+            assert re.search(rf"(^|\n|>)#{i} ", body), (i, body)
+
+
+RENDERER = Renderer()
