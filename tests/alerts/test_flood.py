@@ -134,3 +134,23 @@ def test_notify_rules_select_channels_by_feed_tag(tmp_path: Path, feed_server: H
         s.close()
     (post,) = webhook.accepted("/ua")
     assert "in the east" in post.body.decode()
+
+
+def test_the_scheduler_runs_a_delivery_pass_at_each_digest_time(tmp_path: Path, feed_server: HttpServer) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    from monitor.scheduler import Jobs, build_scheduler
+
+    s = setup(tmp_path, serve_feed(feed_server, []), {
+        "daily": {"urls": ["console://"], "digest": {"cron": "30 7 * * 1-5", "timezone": "Europe/Berlin"}},
+        "live": {"urls": ["console://"]}})
+    try:
+        scheduler = build_scheduler(Jobs(lambda: s.rt), tick=5, delivery_interval=5)
+        jobs = {job.id: job for job in scheduler.get_jobs()}
+        assert set(jobs) == {"poll", "deliver", "digest:daily"}
+        trigger = jobs["digest:daily"].trigger
+        assert isinstance(trigger, CronTrigger)
+        fire = trigger.get_next_fire_time(None, START)  # Monday 12:00 UTC -> Tuesday 07:30 in Berlin
+        assert fire is not None and fire.isoformat() == "2026-03-03T07:30:00+01:00"
+    finally:
+        s.close()
