@@ -9,7 +9,6 @@ at once), record the outcome. Channels run concurrently; one channel's messages 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import random
 import socket
@@ -31,7 +30,7 @@ from alerts.render import Renderer
 from alerts.sender import Sender, Target, UrlResult
 from monitor.config import ChannelConfig, Config
 from monitor.core.schedule import retry_delay
-from monitor.domain import AlertMessage, Item, Score, Severity
+from monitor.domain import AlertMessage, Score, Severity
 from monitor.store import outbox, repo
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow
@@ -111,12 +110,10 @@ def next_digest(channel: ChannelConfig, now: datetime) -> datetime | None:
 # --- alert creation (called inside the scoring transaction) ---
 
 
-def subject_of(item_id: int, item: Item) -> str:
-    """The story an alert is about. Until stories are clustered, one canonical URL is one story (the
-    same article syndicated in several feeds), else the item itself."""
-    if item.canonical_url:
-        return "url:" + hashlib.sha256(item.canonical_url.encode()).hexdigest()[:16]
-    return f"item:{item_id}"
+def subject_of(item_id: int, story_id: int | None = None) -> str:
+    """What an alert is about, for the dedup key and the re-alert window: the story once items are
+    clustered into stories (then copies of one story alert once unless severity rises), else the item."""
+    return f"story:{story_id}" if story_id is not None else f"item:{item_id}"
 
 
 def add_alert(s: Session, *, watchlist: str, item_id: int, subject: str, score: Score, message: dict[str, Any],

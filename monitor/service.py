@@ -157,7 +157,7 @@ def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item:
         channels = rules.channels_for(by_name[score.watchlist], score, feed.tags)
         if channels:
             alert_id = delivery.add_alert(
-                s, watchlist=score.watchlist, item_id=item_id, subject=delivery.subject_of(item_id, item), score=score,
+                s, watchlist=score.watchlist, item_id=item_id, subject=delivery.subject_of(item_id), score=score,
                 message=_message(item, feed.name, score).to_json(), channels=channels, now=now,
                 realert=rt.config.settings.delivery.realert)
             if alert_id is not None:

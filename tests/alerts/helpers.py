@@ -16,8 +16,13 @@ from xml.sax.saxutils import escape
 from monitor import service
 from monitor.config import load_config
 from monitor.service import Runtime
-from monitor.store.db import create_schema, make_engine
+from monitor.store.db import make_engine
 from tests.support.configdir import write_config
+
+try:  # schema by Alembic migrations where the branch has them (issue 7), else straight from the tables
+    from monitor.store.migrate import ensure_schema as prepare_schema  # type: ignore[import-not-found]
+except ImportError:
+    from monitor.store.db import create_schema as prepare_schema
 from tests.support.servers import HttpServer, Response
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
@@ -75,7 +80,7 @@ class Setup:
         if self._rt is None:
             config = load_config(self.config_dir, env={})
             engine = make_engine(config.database_url)
-            create_schema(engine)
+            prepare_schema(engine)
             self._rt = Runtime.build(config, engine, clock=self.clock)
             service.sync_feeds(self._rt)
         return self._rt

@@ -6,6 +6,9 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from monitor import delivery
+from monitor.domain import Score, Severity
+from monitor.store.db import session
 from tests.alerts.helpers import START, Setup, serve_feed, setup, watchlist
 from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, WebhookReceiver
@@ -88,24 +91,31 @@ def test_digest_channel_sends_once_at_its_scheduled_time(tmp_path: Path, feed_se
     assert re.search(r"2 alerts \(2 warning\)", digest.body.decode())
 
 
-def test_one_story_alerts_once_unless_its_severity_rises(tmp_path: Path, feed_server: HttpServer,
-                                                         webhook: WebhookReceiver) -> None:
-    """The same article (one canonical link) through two feeds: one alert; a critical version: a second."""
-    link = "http://news.invalid/story/x"
-    a = serve_feed(feed_server, [("x", "NATO war looms", link)], "/a.xml")
-    b = serve_feed(feed_server, [("y", "NATO war looms, again", link)], "/b.xml")
-    config = write_config(tmp_path / "config", feeds=[{"url": a, "name": "A"}, {"url": b, "name": "B"}],
-                          channels={"ops": {"urls": [f"json://127.0.0.1:{webhook.port}/ops"]}},
-                          watchlists={"escalation": _watchlist("ops")})
-    s = Setup(config)
+def test_one_story_alerts_once_unless_its_severity_rises(tmp_path: Path, feed_server: HttpServer) -> None:
+    """The outbox side of the re-alert window: alerts about one subject (a story, once stories are
+    wired in) in the scoring transaction. Same severity again: suppressed; higher: a new alert; after
+    the window: the same severity may alert again, under a new key."""
+    s = setup(tmp_path, serve_feed(feed_server, [("x", "NATO war looms"), ("y", "NATO war again"),
+                                                 ("z", "NATO nuclear war")]), {"ops": {"urls": ["console://"]}})
     try:
-        s.poll()
-        assert s.rows("select count(*) from alerts") == [(1,)]
-        serve_feed(feed_server, [("z", "NATO nuclear war looms", link)], "/a.xml")
-        s.clock.advance(3600)
-        s.poll()
-        rows = s.rows("select severity, dedup_key from alerts order by id")
-        assert [r[0] for r in rows] == [2, 3] and rows[1][1].endswith(":critical")
+        s.poll()  # three items, three alerts (each its own subject)
+        items = [i for (i,) in s.rows("select id from items order by id")]
+        story = delivery.subject_of(items[0], story_id=7)
+
+        def alert(item_id: int, severity: Severity, at: datetime) -> int | None:
+            score = Score("escalation", 10.0, severity)
+            with session(s.rt.engine) as db:
+                alert_id = delivery.add_alert(db, watchlist="escalation", item_id=item_id, subject=story, score=score,
+                                              message={}, channels=("ops",), now=at, realert=6 * 3600)
+                db.commit()
+            return alert_id
+
+        assert alert(items[0], Severity.WARNING, START) is not None
+        assert alert(items[1], Severity.WARNING, START + timedelta(hours=1)) is None  # same story, same severity
+        assert alert(items[2], Severity.CRITICAL, START + timedelta(hours=2)) is not None  # it rose
+        assert alert(items[1], Severity.WARNING, START + timedelta(hours=9)) is not None  # the window has passed
+        keys = [k for (k,) in s.rows("select dedup_key from alerts where subject = ? order by id", story)]
+        assert keys == ["escalation:story:7:warning", "escalation:story:7:critical", "escalation:story:7:warning#1"]
     finally:
         s.close()
 
@@ -147,7 +157,7 @@ def test_the_scheduler_runs_a_delivery_pass_at_each_digest_time(tmp_path: Path, 
     try:
         scheduler = build_scheduler(Jobs(lambda: s.rt), tick=5, delivery_interval=5)
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"poll", "deliver", "digest:daily"}
+        assert {"poll", "deliver", "digest:daily"} <= set(jobs) and "digest:live" not in jobs
         trigger = jobs["digest:daily"].trigger
         assert isinstance(trigger, CronTrigger)
         fire = trigger.get_next_fire_time(None, START)  # Monday 12:00 UTC -> Tuesday 07:30 in Berlin
