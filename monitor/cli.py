@@ -203,5 +203,65 @@ def health(config_dir: str | None, ready: bool, check: bool, address: str | None
         sys.exit(EXIT_RUNTIME)
 
 
+@alerts.command("show")
+@click.argument("alert_id", type=int)
+@config_option
+def alerts_show(alert_id: int, config_dir: str | None) -> None:
+    """One alert: its deliveries per channel and every attempt."""
+    from monitor.commands.outbox import show
+
+    text = show(load(config_dir), alert_id)
+    if text is None:
+        click.echo(f"no alert {alert_id}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(text)
+
+
+@alerts.command("retry")
+@click.argument("alert_id", type=int, required=False)
+@click.option("--failed", "all_failed", is_flag=True, help="Every failed delivery, of every alert.")
+@click.option("--send", is_flag=True, help="Deliver now (one delivery pass) instead of leaving it to the daemon.")
+@config_option
+def alerts_retry(alert_id: int | None, all_failed: bool, send: bool, config_dir: str | None) -> None:
+    """Queue failed deliveries again (of alert ID, or --failed for all), with a fresh attempt budget."""
+    from monitor.commands.outbox import retry
+
+    if (alert_id is None) == (not all_failed):
+        click.echo("give an alert ID or --failed (not both)", err=True)
+        sys.exit(EXIT_USAGE)
+    config = load(config_dir)
+    count = retry(config, alert_id)
+    click.echo(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again")
+    if send and count:
+        from monitor.commands.outbox import deliver_now
+
+        logsetup.configure(config.settings.log.level, config.settings.log.format)
+        stats = asyncio.run(deliver_now(config))
+        click.echo(f"delivered {stats.delivered}, retrying {stats.retrying}, failed {stats.failed}")
+
+
+@cli.group()
+def channels() -> None:
+    """Test channels."""
+
+
+@channels.command("test")
+@click.argument("name")
+@config_option
+def channels_test(name: str, config_dir: str | None) -> None:
+    """Send a test message through every URL of channel NAME; exit 1 if any URL failed."""
+    from monitor.commands.channels import test_channel
+
+    config = load(config_dir)
+    if name not in config.channels:
+        click.echo(f"no channel {name!r} (channels.yaml has: {', '.join(sorted(config.channels)) or 'none'})",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    ok, lines = test_channel(config, name)
+    for line in lines:
+        click.echo(line)
+    sys.exit(0 if ok else EXIT_RUNTIME)
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="monitor")

@@ -5,10 +5,21 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from monitor.domain import Actor, Keyword, NotifyRule, Severity, Watchlist
 from monitor.errors import ConfigError, ConfigProblem
@@ -62,6 +73,8 @@ class DeliverySettings(Strict):
     backoff: Duration = 30.0
     max_backoff: Duration = 3600.0
     timeout: Duration = 30.0
+    lease: Duration = Field(default=60.0, gt=0)  # a claim lasts timeout x URLs + this; then a crash is recovered
+    realert: Duration = Field(default=6 * 3600.0, ge=0)  # one story alerts once per watchlist unless severity rises
 
 
 class LogSettings(Strict):
@@ -135,8 +148,74 @@ class FeedsFile(Strict):
 # --- channels.yaml ---
 
 
+def _clock(value: Any) -> time:
+    if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 22:00 as 1320 (sexagesimal)
+        value = f"{value // 60:02d}:{value % 60:02d}"
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", str(value).strip())
+    if not match:
+        raise ValueError(f"invalid time {value!r}: expected HH:MM, like 22:00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+    return value
+
+
+Clock = Annotated[time, BeforeValidator(_clock)]
+Zone = Annotated[str, AfterValidator(_zone)]
+Bypass = Literal["watch", "warning", "critical", "none"]
+
+
+class RateLimitModel(Strict):
+    messages: int = Field(gt=0)
+    per: Duration = Field(gt=0)
+
+
+class QuietHoursModel(Strict):
+    start: Clock
+    end: Clock
+    timezone: Zone = "UTC"
+    bypass: Bypass = "critical"  # this severity and above is sent during quiet hours anyway
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHoursModel:
+        if self.start == self.end:
+            raise ValueError("start and end are the same time")
+        return self
+
+
+class DigestModel(Strict):
+    cron: str  # crontab, five fields: minute hour day month weekday ("0 8 * * *" = daily at 08:00)
+    timezone: Zone = "UTC"
+    bypass: Bypass = "none"
+
+    @model_validator(mode="after")
+    def _cron(self) -> DigestModel:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(self.cron, timezone=self.timezone)
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {self.cron!r}: {exc}") from None
+        return self
+
+
+class FallbackModel(Strict):
+    channel: str
+    after: Duration = Field(default=900.0, ge=0)  # failing this long, with no success, hands alerts over
+
+
 class ChannelConfig(Strict):
     urls: tuple[str, ...] = Field(min_length=1)
+    rate_limit: RateLimitModel | None = RateLimitModel(messages=10, per=60.0)
+    summary_size: int = Field(default=25, ge=1, le=1000)
+    quiet_hours: QuietHoursModel | None = None
+    digest: DigestModel | None = None
+    fallback: FallbackModel | None = None
 
     @field_validator("urls")
     @classmethod
@@ -145,6 +224,31 @@ class ChannelConfig(Strict):
             if "://" not in url:
                 raise ValueError("not an apprise URL (expected scheme://...)")
         return urls
+
+
+def _fallback_problems(channels: Mapping[str, ChannelConfig], doc: YamlDoc) -> list[ConfigProblem]:
+    """A fallback names another configured channel, and following fallbacks never loops."""
+    problems = []
+    for name, channel in channels.items():
+        if channel.fallback is None:
+            continue
+        loc = ("channels", name, "fallback", "channel")
+        target = channel.fallback.channel
+        if target not in channels or target == name:
+            known = ", ".join(sorted(set(channels) - {name})) or "none"
+            problems.append(doc.problem(loc, f"fallback must be another configured channel, not {target!r} "
+                                             f"(known: {known})"))
+            continue
+        seen, current = {name}, target
+        while current not in seen:
+            seen.add(current)
+            nxt = channels[current].fallback
+            if nxt is None or nxt.channel not in channels:
+                break
+            current = nxt.channel
+        else:
+            problems.append(doc.problem(loc, f"fallbacks loop back to {current!r}"))
+    return problems
 
 
 class ChannelsFile(Strict):
@@ -337,6 +441,8 @@ def load_config(directory: Path, *, env: Mapping[str, str] | None = None) -> Con
     channels_doc = load("channels.yaml", ChannelsFile)
     lexicons = attempt(load_lexicons, directory / "lexicons") or {}
     channel_names = set(channels_doc[0].channels) if channels_doc else set()
+    if channels_doc is not None:
+        problems.extend(_fallback_problems(channels_doc[0].channels, channels_doc[1]))
 
     watchlists: list[Watchlist] = []
     seen: dict[str, Path] = {}

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from alerts.render import Rendered
-from alerts.sender import Sender, SendResult
+from alerts.sender import Sender, Target, UrlResult
 from monitor.core.scoring import Scorer
-from monitor.domain import Document, Score
+from monitor.domain import Document, Score, Severity
 from monitor.feeds.fetch import Fetcher, FetchResult
 from monitor.metrics import Metrics
 from monitor.service import Runtime
@@ -54,9 +54,10 @@ class CountingSender(Sender):
         self.__dict__.update(inner.__dict__)
         self._metrics = metrics
 
-    async def send(self, channel: str, rendered: Rendered) -> SendResult:
-        result = await super().send(channel, rendered)
-        self._metrics.deliveries.labels(channel, "delivered" if result.ok else "failed").inc()
+    async def send_to(self, target: Target, rendered: Rendered, *, severity: Severity = Severity.WARNING,
+                      headers: Mapping[str, str] | None = None) -> UrlResult:
+        result = await super().send_to(target, rendered, severity=severity, headers=headers)
+        self._metrics.deliveries.labels(target.channel, "delivered" if result.ok else "failed").inc()
         return result
 
 

@@ -12,6 +12,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import service
+from monitor.delivery import digest_triggers
 from monitor.service import Runtime
 from monitor.store.tables import FeedRow
 
@@ -29,6 +30,7 @@ class Jobs:
         self.stopping = False  # set at shutdown: ticks already running start no new work
         self.in_flight: dict[int, asyncio.Task[service.PollOutcome]] = {}
         self.delivering: asyncio.Task[service.DeliveryStats] | None = None
+        self.deliver_again = False
         self.last_cycle_at: float | None = None
 
     async def poll_tick(self) -> None:
@@ -64,6 +66,8 @@ class Jobs:
             outcome = service.PollOutcome(feed.name, "failed", error=repr(exc))
         if self.on_poll:
             self.on_poll(outcome)
+        if outcome.alerts and not self.stopping:  # a new alert goes out now, not at the next delivery tick
+            await self.deliver_tick()
         return outcome
 
     async def heartbeat_tick(self) -> None:
@@ -76,8 +80,12 @@ class Jobs:
             log.exception("heartbeat_failed")
 
     async def deliver_tick(self) -> None:
-        if self.stopping or (self.delivering and not self.delivering.done()):
+        if self.stopping:
             return
+        if self.delivering and not self.delivering.done():
+            self.deliver_again = True  # what was queued meanwhile goes right after the running pass
+            return
+        self.deliver_again = False
         self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
         try:
             await asyncio.shield(self.delivering)
@@ -87,6 +95,8 @@ class Jobs:
             # Shutdown cancels running ticks; the shielded delivery itself is drained by the daemon.
         except Exception:
             log.exception("delivery_tick_failed")
+        if self.deliver_again:
+            await self.deliver_tick()
 
     async def drain(self, grace: float) -> bool:
         """Wait for in-flight refreshes and deliveries; True if all finished within `grace` seconds."""
@@ -107,6 +117,10 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
     scheduler.add_job(jobs.poll_tick, "interval", seconds=tick, id="poll", next_run_time=_soon())
     scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
     scheduler.add_job(jobs.heartbeat_tick, "interval", seconds=HEARTBEAT, id="heartbeat", next_run_time=_soon())
+    # Digests: held deliveries fall due at the cron time (delivery computes it from the same trigger);
+    # this job runs a delivery pass right then instead of at the next tick.
+    for channel, trigger in digest_triggers(jobs.runtime().config).items():
+        scheduler.add_job(jobs.deliver_tick, trigger, id=f"digest:{channel}", replace_existing=True)
     return scheduler
 
 

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from alerts.render import render
+from alerts.render import Renderer
 from alerts.sender import Sender
+from monitor import delivery
 from monitor.config import Config
 from monitor.core import rules
-from monitor.core.schedule import next_poll, retry_delay
+from monitor.core.schedule import next_poll
 from monitor.core.scoring import Scorer
 from monitor.domain import AlertMessage, FeedSpec, Item, Score
 from monitor.errors import FetchError
@@ -27,6 +27,8 @@ from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
+
+DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler report it
 
 log = structlog.get_logger("monitor.service")
 
@@ -53,6 +55,7 @@ class Runtime:
         """How long a claimed feed stays ours: longer than the fetch deadline plus parse and store."""
         polling = self.config.settings.polling
         return polling.lease or polling.timeout * 2 + 30.0
+    renderer: Renderer = field(default_factory=Renderer)
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
@@ -62,7 +65,8 @@ class Runtime:
                                       per_host=polling.per_host, user_agent=polling.user_agent))
         sender = Sender({name: ch.urls for name, ch in config.channels.items()},
                         timeout=config.settings.delivery.timeout)
-        return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock)
+        return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock,
+                   renderer=Renderer(config.directory / "templates"))
 
 
 @dataclass(frozen=True)
@@ -165,11 +169,10 @@ def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item:
         repo.add_score(s, item_id, score, now)
         channels = rules.channels_for(by_name[score.watchlist], score, feed.tags)
         if channels:
-            new_alert = repo.NewAlert(
-                dedup_key=rules.item_alert_key(score.watchlist, item_id), item_id=item_id,
-                watchlist=score.watchlist, severity=int(score.severity), score=score.value,
-                message=_message(item, feed.name, score).to_json(), channels=channels)
-            alert_id = repo.add_alert(s, new_alert, now)
+            alert_id = delivery.add_alert(
+                s, watchlist=score.watchlist, item_id=item_id, subject=delivery.subject_of(item_id), score=score,
+                message=_message(item, feed.name, score).to_json(), channels=channels, now=now,
+                realert=rt.config.settings.delivery.realert)
             if alert_id is not None:
                 alerts += 1
                 log.info("alert_created", alert=alert_id, watchlist=score.watchlist, feed=feed.name,
@@ -220,54 +223,6 @@ def retire(rt: Runtime) -> None:
 # --- delivery ---
 
 
-@dataclass(frozen=True)
-class DeliveryStats:
-    delivered: int = 0
-    failed: int = 0
-    retrying: int = 0
-
-
-async def deliver_pending(rt: Runtime) -> DeliveryStats:
-    """Send every due delivery; channels in parallel, one channel's messages in order."""
-    with session(rt.engine) as s:
-        due = repo.due_deliveries(s, rt.clock())
-    by_channel: dict[str, list[tuple[int, int, dict[str, object], int]]] = defaultdict(list)
-    for delivery, alert in due:
-        assert delivery.id is not None and alert.id is not None
-        by_channel[delivery.channel].append((delivery.id, alert.id, alert.message, delivery.attempts))
-    results = await asyncio.gather(*(_deliver_channel(rt, ch, batch) for ch, batch in by_channel.items()))
-    return DeliveryStats(*(sum(r[i] for r in results) for i in range(3)))
-
-
-async def _deliver_channel(rt: Runtime, channel: str,
-                           batch: list[tuple[int, int, dict[str, object], int]]) -> tuple[int, int, int]:
-    settings = rt.config.settings.delivery
-    delivered = failed = retrying = 0
-    for delivery_id, alert_id, message, attempts in batch:
-        rendered = render(AlertMessage.from_json({**message, "alert_id": alert_id}))
-        outcome = await rt.sender.send(channel, rendered)
-        now = rt.clock()
-        retry_at = None
-        if not outcome.ok and attempts + 1 < settings.max_attempts:
-            delay = retry_delay(attempts + 1, base=settings.backoff, cap=settings.max_backoff, rng=rt.rng)
-            retry_at = now + timedelta(seconds=delay)
-        await asyncio.to_thread(_record_delivery, rt, delivery_id, outcome.ok, outcome.error, now, retry_at)
-        if outcome.ok:
-            delivered += 1
-            log.info("alert_delivered", alert=alert_id, channel=channel)
-        elif retry_at:
-            retrying += 1
-            log.warning("alert_delivery_failed", alert=alert_id, channel=channel, error=outcome.error,
-                        attempt=attempts + 1, retry_at=retry_at.isoformat())
-        else:
-            failed += 1
-            log.error("alert_delivery_gave_up", alert=alert_id, channel=channel, error=outcome.error,
-                      attempts=attempts + 1)
-    return delivered, failed, retrying
-
-
-def _record_delivery(rt: Runtime, delivery_id: int, ok: bool, error: str | None, now: datetime,
-                     retry_at: datetime | None) -> None:
-    with session(rt.engine) as s:
-        repo.record_delivery(s, delivery_id, ok=ok, error=error, now=now, retry_at=retry_at)
-        s.commit()
+async def deliver_pending(rt: Runtime, *, channels: Collection[str] | None = None) -> DeliveryStats:
+    """Send every due delivery (see monitor.delivery: claims, flood control, retries, fallbacks)."""
+    return await delivery.deliver_pending(rt, channels=channels)

@@ -43,7 +43,9 @@ def alerts_table(config: Config, status: str | None, limit: int) -> str:
     per_alert: dict[int, list[str]] = {}
     errors = []
     for d in deliveries:
-        per_alert.setdefault(d.alert_id, []).append(f"{d.channel}={d.status}")
+        note = f" (held: {d.held})" if d.held and d.status == "pending" else ""
+        note += f" ({d.attempts} attempts)" if d.attempts > 1 else ""
+        per_alert.setdefault(d.alert_id, []).append(f"{d.channel}={d.status}{note}")
         if d.status != "delivered" and d.last_error:
             errors.append(f"alert {d.alert_id} -> {d.channel} (attempt {d.attempts}): {d.last_error}")
     rows = [

@@ -95,13 +95,14 @@ class NewAlert:
     score: float
     message: dict[str, Any]
     channels: tuple[str, ...]
+    subject: str = ""  # the story or item, for the re-alert window
 
 
 def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
     """Write the alert and one delivery per channel; None if its dedup key already alerted."""
     stmt = _insert(session, AlertRow).values(
         dedup_key=alert.dedup_key, item_id=alert.item_id, watchlist=alert.watchlist, severity=alert.severity,
-        score=alert.score, message=alert.message, status="pending", created_at=now,
+        score=alert.score, message=alert.message, status="pending", created_at=now, subject=alert.subject,
     ).on_conflict_do_nothing(index_elements=["dedup_key"])
     alert_id = session.execute(stmt.returning(col(AlertRow.id))).scalar()
     if alert_id is None:
@@ -112,6 +113,7 @@ def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
 
 
 def due_deliveries(session: Session, now: datetime, limit: int = 100) -> list[tuple[DeliveryRow, AlertRow]]:
+    """Superseded by monitor.store.outbox (claims, leases, attempts); kept until parallel branches land."""
     query = (
         select(DeliveryRow, AlertRow)
         .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))

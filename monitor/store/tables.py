@@ -79,6 +79,9 @@ class AlertRow(SQLModel, table=True):
     message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=20)  # pending, delivered, failed
     created_at: datetime = Field(index=True)
+    # The story or item the alert is about ("item:42", "url:<digest>"): the re-alert window is per
+    # (watchlist, subject), and the dedup key is (watchlist, subject, severity).
+    subject: str = Field(default="", max_length=300, index=True)
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -92,13 +95,51 @@ class DeliveryRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alerts.id", index=True)
     channel: str = Field(max_length=200)
-    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed
+    status: str = Field(default="pending", max_length=20)  # pending, sending, delivered, failed, rerouted
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)
     next_attempt_at: datetime
     delivered_at: datetime | None = None
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_until: datetime | None = None
+    held: str | None = Field(default=None, max_length=20)  # quiet, digest: held, then sent as a digest
+    # keys of the channel URLs that confirmed it: a retry goes only to the others
+    done_urls: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    send_id: int | None = Field(default=None, foreign_key="sends.id", index=True)  # the message that carried it last
+    via: str | None = Field(default=None, max_length=200)  # for a fallback delivery: the channel that failed
+
+
+class SendRow(SQLModel, table=True):
+    """One message to one channel (an alert, a summary of many, a digest, a test): what the rate
+    limit counts, and what a crash may leave `sending` (recovered when its lease expires)."""
+
+    __tablename__ = "sends"
+    __table_args__ = (Index("ix_sends_channel_started", "channel", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=200)
+    kind: str = Field(max_length=20)  # alert, summary, digest, test
+    status: str = Field(default="sending", max_length=20)  # sending, sent, failed, unknown
+    alerts: int = 0
+    worker: str = Field(default="", max_length=100)
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = Field(default=None, max_length=2000)
+    http_status: int | None = None
+    retry_after: float | None = None
+
+
+class AttemptRow(SQLModel, table=True):
+    """Every attempt to deliver one alert to one channel: when, through which message, and how it ended."""
+
+    __tablename__ = "delivery_attempts"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id", index=True)
+    send_id: int = Field(foreign_key="sends.id", index=True)
+    channel: str = Field(max_length=200)
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = Field(default="started", max_length=20)  # started, ok, failed, rate_limited, interrupted, unknown
+    error: str | None = Field(default=None, max_length=2000)
 
 
 class WorkerRow(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
@@ -31,6 +32,19 @@ class Request:
     headers: dict[str, str]
     body: bytes
     at: float
+    status: int = 0  # what the server answered (0 until it did)
+
+
+class Sequenced:
+    """Answers in turn (the last one repeats): e.g. 500, then 429 with Retry-After, then a hang, then 200."""
+
+    def __init__(self, *responses: Response) -> None:
+        self.responses = list(responses)
+        self._lock = threading.Lock()
+
+    def __call__(self, _request: Request) -> Response:
+        with self._lock:
+            return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
 
 
 Route = Response | Callable[[Request], Response]
@@ -63,13 +77,19 @@ class HttpServer:
                 resp = route(req) if callable(route) else route
                 if resp.delay:
                     time.sleep(resp.delay)
-                self.send_response(resp.status)
-                headers = {"Content-Length": str(len(resp.body)), **resp.headers}
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(resp.body)
+                try:
+                    self.send_response(resp.status)
+                    headers = {"Content-Length": str(len(resp.body)), **resp.headers}
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(resp.body)
+                except OSError:  # the client gave up (a hanging answer): nothing was delivered
+                    self.close_connection = True
+                    return
+                # Only an answer the client received counts: a hang it abandoned is not a delivery.
+                req.status = resp.status
 
             do_GET = do_POST = do_HEAD = _handle
 
@@ -108,24 +128,36 @@ class WebhookReceiver(HttpServer):
     def json_posts(self, prefix: str = "") -> list[dict[str, Any]]:
         return [json.loads(r.body) for r in self.posts(prefix)]
 
+    def accepted(self, prefix: str = "") -> list[Request]:
+        """POSTs answered with 2xx: the messages a real service would have shown."""
+        return [r for r in self.posts(prefix) if 200 <= r.status < 300]
+
 
 class _Collect:
-    def __init__(self, sink: list[EmailMessage]) -> None:
+    def __init__(self, sink: list[EmailMessage], quit_delay: float = 0.0) -> None:
         self.sink = sink
+        self.quit_delay = quit_delay
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         self.sink.append(message)  # type: ignore[arg-type]
         return "250 Message accepted for delivery"
 
+    async def handle_QUIT(self, server: Any, session: Any, envelope: Any) -> str:
+        # A server that accepted the message and then stalls: the client times out after acceptance.
+        if self.quit_delay:
+            await asyncio.sleep(self.quit_delay)
+        return "221 Bye"
+
 
 class SmtpServer:
     """aiosmtpd on loopback; `messages` holds every accepted email, parsed."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, quit_delay: float = 0.0, port: int | None = None) -> None:
         self.messages: list[EmailMessage] = []
-        self.port = free_port()
-        self._controller = Controller(_Collect(self.messages), hostname="127.0.0.1", port=self.port)
+        self.port = port or free_port()
+        self._handler = _Collect(self.messages, quit_delay)
+        self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
     def start(self) -> SmtpServer:
         self._controller.start()
