@@ -17,9 +17,8 @@ from monitor import service
 from monitor.config import load_config
 from monitor.service import Runtime
 from monitor.store.db import make_engine
-from tests.support.configdir import write_config
-
 from monitor.store.migrate import ensure_schema as prepare_schema
+from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, Response
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, noon UTC
