@@ -1,63 +1,82 @@
 """Watchlist scoring: a document -> one explained Score per applicable watchlist.
 
-First version: case-insensitive whole-word keyword and actor-alias matches. The public surface
-(`Scorer(watchlists).score(doc, tags=..., language=...)`) is what the service relies on.
+A score is the sum of its contributions, each with its kind, the matched text, its span in Document.text
+and its value (docs/scoring.md has the worked rules; the code is in explain.py):
+
+  actor          a watched actor is mentioned (once per actor): actor weight x position factor
+  keyword        an escalation term: weight x position factor (title 1.5, body 1)
+  deescalation   a negative-weight term ("ceasefire", "talks"), the same way
+  repetition     further occurrences of the same term: x0.5, x0.25, x0.125, then no more
+  neutral        a zero-weight term ("war film", "trade war"): worth nothing, but it hides the shorter terms
+                 inside it ("war"), as any longer match hides the ones it overlaps
+  negation/hedge a cue damps a term in its scope: the term keeps 0.2 (negated) or 0.5 (hedged) of its value;
+                 several cues multiply, each shown with its own share
+  proximity      an escalation term within Watchlist.proximity_window words of an actor: +50% of its
+                 (damped) value
+  cooccurrence   two or more distinct actors, in an item with escalation terms: +0.5 per actor beyond the
+                 first, at most +1.5
+  no_actor       the watchlist requires an actor and none was found: cancels the rest
+
+In the body (not the title), the escalation terms saturate: ranked by value, they count x1, x0.9, x0.81 ...
+(shown in the keyword's detail), so a long article does not outscore a sharp headline by length alone.
+
+Everything here is a pure function of the watchlists, the document, its tags and language.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-from monitor.domain import Contribution, Document, Score, Watchlist
-
-TITLE_FACTOR = 1.5
-
-
-def _pattern(term: str) -> re.Pattern[str]:
-    body = re.escape(term).replace(r"\*", r"\w*")
-    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+from monitor.core.cues import CUES, Cue
+from monitor.core.explain import ItemContext, Prepared, explain
+from monitor.core.matching import CUE_OWNER, Hit, Matcher
+from monitor.core.normalize import WordView, fold
+from monitor.domain import Document, Score, Watchlist
 
 
 class Scorer:
-    def __init__(self, watchlists: Sequence[Watchlist]) -> None:
+    """Compiles every watchlist into one matcher; `score` is then cheap and deterministic per item."""
+
+    def __init__(self, watchlists: Sequence[Watchlist], cues: Sequence[Cue] = CUES) -> None:
         self.watchlists = tuple(watchlists)
-        self._compiled = {
-            wl.name: (
-                [(kw, re.compile(kw.term, re.IGNORECASE) if kw.regex else _pattern(kw.term)) for kw in wl.keywords],
-                [(actor, [_pattern(a) for a in (actor.name, *actor.aliases)]) for actor in wl.actors],
-            )
-            for wl in self.watchlists
-        }
+        self._cues = tuple(cues)
+        self._matcher = Matcher(self.watchlists, self._cues)
+        self._prepared = tuple(Prepared.of(wl) for wl in self.watchlists)
+        # Most items match nothing of most watchlists: their (immutable) empty score is made once.
+        self._empty = tuple(Score(wl.name, 0.0, wl.severity_for(0.0)) for wl in self.watchlists)
+        self._scoped = any(wl.tags or wl.languages for wl in self.watchlists)
 
     def score(self, doc: Document, *, tags: Sequence[str] = (), language: str | None = None) -> list[Score]:
-        return [self._score_one(wl, doc) for wl in self.watchlists if _applies(wl, tags, language)]
-
-    def _score_one(self, wl: Watchlist, doc: Document) -> Score:
+        lang = _base_language(language)
+        owners: Sequence[int] = range(len(self.watchlists))
+        if self._scoped:
+            owners = [i for i in owners if _applies(self.watchlists[i], tags, lang)]
+        if not owners:
+            return []
         text = doc.text
-        title_end = len(doc.title)
-        keywords, actors = self._compiled[wl.name]
-        contributions: list[Contribution] = []
-        terms: list[str] = []
-        for kw, pattern in keywords:
-            for m in pattern.finditer(text):
-                factor = TITLE_FACTOR if m.start() < title_end else 1.0
-                contributions.append(Contribution("keyword", m.group(0), m.span(), kw.weight * factor))
-                terms.append(m.group(0))
-        found: list[str] = []
-        for actor, patterns in actors:
-            hits = [m for p in patterns for m in p.finditer(text)]
-            if hits:
-                first = min(hits, key=lambda m: m.start())
-                contributions.append(Contribution("actor", first.group(0), first.span(), actor.weight))
-                found.append(actor.name)
-        value = round(sum(c.value for c in contributions), 3)
-        if wl.require_actor and not found:
-            value = 0.0
-        return Score(wl.name, value, wl.severity_for(value), tuple(contributions), tuple(found), tuple(dict.fromkeys(terms)))
+        folded = fold(text)
+        by_owner: dict[int, list[Hit]] = {}
+        for hit in self._matcher.find(folded, WordView(folded.text), owners, lang):
+            by_owner.setdefault(hit.owner, []).append(hit)
+        if len(by_owner) <= (CUE_OWNER in by_owner):
+            return [self._empty[o] for o in owners]
+        cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ()) if _language_ok(self._cues[h.ref].languages, lang))
+        item = ItemContext(text, len(doc.title), folded, lang, cue_hits, self._cues)
+        return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
+
+
+def _base_language(language: str | None) -> str | None:
+    return language.replace("_", "-").split("-")[0].lower() if language else None
+
+
+def _language_ok(languages: tuple[str, ...], language: str | None) -> bool:
+    """Language-tagged terms and cues apply to items in that language, or of unknown language."""
+    return not languages or language is None or language in languages
 
 
 def _applies(wl: Watchlist, tags: Sequence[str], language: str | None) -> bool:
+    """Watchlist.tags: only items from feeds with one of them; Watchlist.languages: only items in one of
+    them (items of unknown language are scored)."""
     if wl.tags and not set(wl.tags) & set(tags):
         return False
-    return not (wl.languages and language and language.split("-")[0].lower() not in wl.languages)
+    return not (wl.languages and language and language not in wl.languages)

@@ -47,8 +47,26 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+_MIGRATION_LOCK = 0x6D6F6E69  # "moni": serialises schema work between workers starting together
+
+
 def ensure_schema(engine: Engine) -> None:
-    """Create a fresh database at head; refuse one that is behind (or ahead of) this code."""
+    """Create a fresh database at head; refuse one that is behind (or ahead of) this code.
+
+    Several workers may start at once on an empty PostgreSQL database: a session advisory lock makes
+    one of them create the schema while the others wait and then find it at head."""
+    with engine.connect() as lock:
+        postgres = lock.dialect.name == "postgresql"
+        if postgres:
+            lock.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK})")
+        try:
+            _ensure_schema(engine)
+        finally:
+            if postgres:
+                lock.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK})")
+
+
+def _ensure_schema(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current == head:
         return

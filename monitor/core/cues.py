@@ -1,0 +1,123 @@
+"""Negation and hedge cues: the words that turn "attack" into "no desire to attack" or "could attack".
+
+A cue damps the escalation (or de-escalation) terms in its scope: negation keeps NEGATION_FACTOR of a
+term's value, hedging or speculation keeps HEDGE_FACTOR. The scope, in the manner of NegEx, is a number of
+words after the cue ("pre": "denied any intention to initiate hostilities"), before it ("post": "attack
+plans were denied") or both, and never crosses a sentence end or a "but" (see scoring.clause_break).
+
+Cues are matched like watchlist terms (folded, whole words, trailing `*` as a prefix wildcard), by the
+same automaton and in the same pass. Apostrophes split words, so "won't" is the two words "won t".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+NEGATION_FACTOR = 0.2
+HEDGE_FACTOR = 0.5
+
+CueKind = Literal["negation", "hedge"]
+Direction = Literal["pre", "post", "both"]
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    phrase: str
+    kind: CueKind
+    direction: Direction
+    window: int  # words between cue and term, at most
+    languages: tuple[str, ...]
+
+    @property
+    def factor(self) -> float:
+        return NEGATION_FACTOR if self.kind == "negation" else HEDGE_FACTOR
+
+
+# (languages, kind, direction, window, phrases). Short, frequent negators get short windows: "no war"
+# is negated, "no one doubts that war" is not.
+_TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
+    # English
+    (("en",), "negation", "pre", 2, "no | not | never | nor"),
+    (("en",), "negation", "pre", 8, "will not | won't | would not | wouldn't | does not | doesn't | do not | don't"
+     " | did not | didn't | is not | isn't | are not | aren't | was not | wasn't | has no | have no | had no"
+     " | no intention | no intention of | no intention to | no plans | no plan to | no desire | no desire to"
+     " | no interest in | not planning | not seeking | not going to | has never | denied | denies | deny"
+     " | denying | rules out | ruled out | rule out | ruling out | dismissed | dismisses | dismissing"
+     " | rejected claims | rejects claims | rejected reports | rejects reports | refuted | refutes"
+     " | unlikely | no threat | no reason to | no grounds for | no evidence of | not true that"),
+    (("en",), "negation", "post", 6, "denied | ruled out | dismissed | rejected | refuted | unlikely | not true"
+     " | false | fake | unfounded | baseless | nonsense | absurd | a myth | out of the question | no longer"
+     " | averted | called off"),
+    (("en",), "hedge", "pre", 3, "may"),
+    (("en",), "hedge", "pre", 8, "could | might | would | possible | possibly | potential | potentially"
+     " | perhaps | maybe | if | whether | hypothetical | hypothetically | speculat* | rumou?r | rumors | rumours"
+     " | allegedly | alleged | purported | purportedly | scenario | scenarios | in the future | one day"
+     " | in the coming years | in the long term | long term | fears of | fear of | risk of | risks of"
+     " | danger of | simulat* | suggested | suggests | predicts | predicted | forecast"),
+    (("en",), "hedge", "post", 8, "scenario | hypothetical | in the future | one day | in the coming years"
+     " | within years | within a decade | in the long term | speculation | rumours | rumors"),
+    # Russian and Ukrainian (Cyrillic; inflected forms as prefixes)
+    (("ru", "uk"), "negation", "pre", 3, "не | нет | ни | ні"),
+    (("ru",), "negation", "pre", 8, "никогда | отрица* | опроверг* | исключил* | исключает | исключают"
+     " | не намерен* | не собира* | не планиру* | нет планов | нет намерения | не хочет | не хотим"
+     " | не будет | не будем | отверг*"),
+    (("uk",), "negation", "pre", 8, "ніколи | запереч* | спростов* | виключи* | виключає | не має наміру"
+     " | не збира* | не план* | немає планів | не хоче | не буде | відкин*"),
+    (("ru",), "negation", "post", 6, "исключен* | опровергл* | опровергнут* | отрицают | ложь | фейк* | абсурд*"
+     " | вымысел | чушь | не будет"),
+    (("uk",), "negation", "post", 6, "виключен* | спростува* | заперечують | брехня | фейк* | абсурд* | не буде"),
+    (("ru",), "hedge", "pre", 8, "может | могут | мог | могла | могли | могло | возможн* | вероятн* | если"
+     " | бы | якобы | предположительно | гипотетическ* | сценари* | в будущем | когда-нибудь | риск*"
+     " | опасени*"),
+    (("uk",), "hedge", "pre", 8, "може | можуть | міг | могла | могли | могло | можлив* | ймовірн* | якщо | б"
+     " | би | нібито | імовірно | гіпотетичн* | сценарі* | у майбутньому | колись | ризик* | побоюван*"),
+    # German
+    (("de",), "negation", "pre", 3, "nicht | kein* | nie | niemals"),
+    (("de",), "negation", "pre", 8, "dementiert | dementierte | dementieren | bestreitet | bestritt | bestreiten"
+     " | weist zuruck | wies zuruck | schließt aus | schloss aus | keine absicht | kein interesse"
+     " | will nicht | wird nicht | werde nicht"),
+    (("de",), "negation", "post", 6, "ausgeschlossen | dementiert | zuruckgewiesen | bestritten | unwahrscheinlich"
+     " | unsinn | absurd | falsch | erfunden"),
+    (("de",), "hedge", "pre", 8, "konnte | konnten | mochte | moglich* | moglicherweise | womoglich | vielleicht"
+     " | falls | wenn | ob | angeblich | wahrscheinlich | eventuell | hypothetisch* | szenario* | in zukunft"
+     " | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung*"),
+    # French
+    (("fr",), "negation", "pre", 4, "ne | n | pas | jamais | aucun | aucune | ni"),
+    (("fr",), "negation", "pre", 8, "dement | dementi | dementent | nie | nient | exclut | exclu | rejette"
+     " | rejettent | pas l intention | aucune intention | n a pas l intention | ne veut pas | ne compte pas"),
+    (("fr",), "negation", "post", 6, "dementi | exclu | exclue | rejete | rejetee | improbable | absurde | faux"
+     " | infonde | infondee"),
+    (("fr",), "hedge", "pre", 8, "pourrait | pourraient | possible | possiblement | eventuel* | peut etre | peut"
+     " | si | hypothetique* | scenario* | presume* | selon des rumeurs | a l avenir | un jour | risque d"
+     " | risque de | craintes d | craintes de"),
+)
+
+# "by 2030": a date years ahead is speculation ("might find itself in a war with Russia by 2030"). The
+# years are a fixed range (no clock in the core); both directions, since the year may come first.
+_YEARS = range(2026, 2061)
+_YEAR_CUES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("en",), "by"), (("ru", "uk"), "к"), (("ru", "uk"), "до"), (("de",), "bis"), (("fr",), "d ici"),
+)
+
+
+def _build() -> tuple[Cue, ...]:
+    cues: list[Cue] = []
+    for languages, kind, direction, window, phrases in _TABLE:
+        for phrase in phrases.split("|"):
+            for variant in _variants(phrase.strip()):
+                cues.append(Cue(variant, kind, direction, window, languages))
+    for languages, word in _YEAR_CUES:
+        cues.extend(Cue(f"{word} {year}", "hedge", "both", 10, languages) for year in _YEARS)
+    return tuple(cues)
+
+
+def _variants(phrase: str) -> tuple[str, ...]:
+    """"rumou?r" -> rumour, rumor: the one optional-letter shorthand the table uses."""
+    if "?" not in phrase:
+        return (phrase,)
+    i = phrase.index("?")
+    return (phrase[: i - 1] + phrase[i + 1 :], phrase[:i] + phrase[i + 1 :])
+
+
+CUES: tuple[Cue, ...] = _build()
