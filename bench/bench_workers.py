@@ -81,20 +81,13 @@ def scenario(kind: str, workers: int, feeds: int, port: int, tmp: Path) -> dict[
         "polling": {"tick": "0.5s", "timeout": "20s", "concurrency": 16, "per_host": 16},
         "delivery": {"interval": "1h"}}))
     env = {**os.environ, "MONITOR_DATABASE_URL": url}
-    # The first worker creates the schema; the others start once it exists.
+    # Schema first, then every worker at once, so none gets a head start.
+    subprocess.run([sys.executable, "-m", "monitor", "db", "upgrade", "--config", str(config)], env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs = [subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
     engine = create_engine(url)
     deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            with engine.connect() as c:
-                c.execute(text("select count(*) from feeds")).scalar()
-            break
-        except Exception:
-            time.sleep(0.2)
-    procs += [subprocess.Popen([sys.executable, "-m", "monitor", "run", "--config", str(config)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers - 1)]
     done = 0
     while time.monotonic() < deadline:
         with engine.connect() as c:

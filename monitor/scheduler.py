@@ -37,7 +37,12 @@ class Jobs:
         """Start a refresh for each due feed that is not already being refreshed; do not wait for them."""
         rt = self.runtime()
         try:
-            due = await asyncio.to_thread(service.claim_due, rt)
+            # Claim only what this worker can start now: leases hoarded beyond that would keep other
+            # workers idle (and could expire before we get to them).
+            capacity = rt.config.settings.polling.concurrency * 2 - len(self.in_flight)
+            if capacity <= 0:
+                return
+            due = await asyncio.to_thread(service.claim_due, rt, capacity)
         except asyncio.CancelledError:
             if not self.stopping:
                 raise
