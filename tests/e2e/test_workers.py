@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import start_monitor
 from tests.support.configdir import write_config
 from tests.support.db import backend, scalar
-from tests.support.servers import HttpServer, Request, Response
+from tests.support.servers import HttpServer, Request, Response, WebhookReceiver
 
 pytestmark = [
     pytest.mark.slow,
@@ -25,9 +25,13 @@ INTERVAL = 10.0
 LEASE = 6.0
 
 
+ALERTING = range(0, FEEDS, 15)  # every 15th feed carries an item the watchlist alerts on
+
+
 def _feed(i: int) -> bytes:
+    title = f"Alpha brigade {i} crosses the border" if i in ALERTING else f"Item of feed {i}"
     return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {i}</title>'
-            f"<item><title>Item of feed {i}</title><link>http://example.org/{i}/1</link>"
+            f"<item><title>{title}</title><link>http://example.org/{i}/1</link>"
             f"<guid>{i}-1</guid></item></channel></rss>").encode()
 
 
@@ -37,14 +41,17 @@ def _slow_feed(i: int) -> Response:
 
 
 def test_three_workers_poll_each_feed_once_per_interval(tmp_path: Path, feed_server: HttpServer,
-                                                        database_url: str) -> None:
+                                                        webhook: WebhookReceiver, database_url: str) -> None:
     for i in range(FEEDS):
         feed_server.routes[f"/f/{i}.xml"] = _slow_feed(i)
     config = write_config(
         tmp_path / "config", database=database_url,
         feeds=[{"url": feed_server.url(f"/f/{i}.xml"), "name": f"feed-{i:03}", "interval": "10s"}
                for i in range(FEEDS)],
-        settings={"polling": {"interval": "10s", "min_interval": "5s", "tick": "0.5s", "timeout": "3s",
+        channels={"hook": {"urls": [f"json://127.0.0.1:{webhook.port}/alerts"], "rate_limit": None}},
+        watchlists={"alpha": {"name": "alpha", "keywords": [{"term": "alpha", "weight": 5}],
+                              "severities": {"warning": 4}, "notify": [{"channels": ["hook"]}]}},
+        settings={"delivery": {"interval": "1s"}, "polling": {"interval": "10s", "min_interval": "5s", "tick": "0.5s", "timeout": "3s",
                               "lease": f"{LEASE}s", "concurrency": 20, "per_host": 20},
                   "log": {"level": "warning", "format": "json"}},
     )
@@ -73,3 +80,6 @@ def test_three_workers_poll_each_feed_once_per_interval(tmp_path: Path, feed_ser
         assert len([t for t in times if t < killed_at]) >= 2, path
         assert any(killed_at < t <= killed_at + INTERVAL + LEASE + 4 for t in times), (path, times, killed_at)
     assert scalar(database_url, "select count(*) from items") == FEEDS
+    # Every alert delivered exactly once, whichever worker sent it (all were sent long before the kill).
+    titles = sorted(post["title"] for post in webhook.json_posts("/alerts"))
+    assert titles == sorted(f"[WARNING] alpha: Alpha brigade {i} crosses the border" for i in ALERTING)
