@@ -51,7 +51,8 @@ def test_three_workers_poll_each_feed_once_per_interval(tmp_path: Path, feed_ser
         channels={"hook": {"urls": [f"json://127.0.0.1:{webhook.port}/alerts"], "rate_limit": None}},
         watchlists={"alpha": {"name": "alpha", "keywords": [{"term": "alpha", "weight": 5}],
                               "severities": {"warning": 4}, "notify": [{"channels": ["hook"]}]}},
-        settings={"delivery": {"interval": "1s"}, "polling": {"interval": "10s", "min_interval": "5s", "tick": "0.5s", "timeout": "3s",
+        settings={"delivery": {"interval": "1s"},
+                  "polling": {"interval": "10s", "min_interval": "5s", "tick": "0.5s", "timeout": "3s",
                               "lease": f"{LEASE}s", "concurrency": 20, "per_host": 20},
                   "log": {"level": "warning", "format": "json"}},
     )
