@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -57,8 +58,9 @@ _PERMANENT = frozenset({301, 308})
 
 
 class Fetcher:
-    def __init__(self, limits: FetchLimits) -> None:
+    def __init__(self, limits: FetchLimits, *, clock: Callable[[], datetime] | None = None) -> None:
         self.limits = limits
+        self.clock = clock or (lambda: datetime.now(UTC))  # the runtime's clock: Retry-After dates are relative
         self._global = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._client = httpx.AsyncClient(
@@ -117,7 +119,7 @@ class Fetcher:
         if status == 304:
             return _result(response, url, b"", moved_to)
         if status >= 400 or status < 200:
-            raise _http_error(response, url)
+            raise _http_error(response, url, self.clock())
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.max_bytes:
             raise FetchError("too_large", f"Content-Length {declared} is over {self.limits.max_bytes} bytes",
@@ -174,12 +176,12 @@ def _result(response: httpx.Response, url: str, content: bytes, moved_to: str | 
                        max_age=_max_age(headers.get("cache-control", "")))
 
 
-def _http_error(response: httpx.Response, url: str) -> FetchError:
+def _http_error(response: httpx.Response, url: str, now: datetime) -> FetchError:
     status = response.status_code
     kind = "gone" if status == 410 else ("throttled" if status in (429, 503) else "http")
     reason = response.reason_phrase or ""
     return FetchError(kind, f"HTTP {status} {reason}".strip(), url=url, status=status,
-                      retry_after=parse_retry_after(response.headers.get("retry-after")))
+                      retry_after=parse_retry_after(response.headers.get("retry-after"), now))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

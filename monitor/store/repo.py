@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from monitor.core.urls import is_article_url
 from monitor.domain import FeedSpec, Item, Score
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow, ItemRow, ScoreRow
 
@@ -30,9 +31,11 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
     for spec in specs:
         row = existing.pop(spec.name, None)
         if row is None:
-            row = FeedRow(name=spec.name, url=spec.url, next_poll_at=now)
-        elif row.url != spec.url and row.status != "gone":
-            row.url, row.etag, row.last_modified, row.next_poll_at = spec.url, None, None, now
+            row = FeedRow(name=spec.name, url=spec.url, config_url=spec.url, next_poll_at=now)
+        elif spec.url != (row.config_url or row.url):
+            # The operator changed the URL (not a 301 we followed): start afresh there, even if it was gone.
+            row.url, row.config_url, row.etag, row.last_modified, row.next_poll_at = spec.url, spec.url, None, None, now
+            row.content_hash, row.status, row.consecutive_failures = None, "active", 0
         row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
         if spec.enabled and not row.enabled:
             row.next_poll_at = now
@@ -66,9 +69,35 @@ def item_counts(session: Session) -> dict[int, int]:
 # --- items and scores ---
 
 
+def unseen_items(session: Session, feed_id: int, items: Sequence[Item]) -> list[Item]:
+    """The items that insert_new_items would store now: not known for this feed, not another feed's article.
+    Read-only, so the costly work on new items (scoring) can happen before the write transaction."""
+    if not items:
+        return []
+    known = set(session.exec(select(ItemRow.uid).where(ItemRow.feed_id == feed_id,
+                                                        col(ItemRow.uid).in_([i.uid for i in items]))))
+    taken = _canonicals_elsewhere(session, feed_id, items)
+    return [i for i in items if i.uid not in known and i.canonical_url not in taken]
+
+
+def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:
+    """Canonical URLs of these items already stored by another feed: the same article syndicated twice.
+    Front pages identify no article and never count."""
+    urls = {i.canonical_url for i in items if i.canonical_url and is_article_url(i.canonical_url)}
+    if not urls:
+        return set()
+    query = select(ItemRow.canonical_url).where(col(ItemRow.canonical_url).in_(urls), ItemRow.feed_id != feed_id)
+    return set(session.exec(query))
+
+
 def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime) -> list[tuple[int, Item]]:
-    """Insert items; return (id, item) for the ones that were not stored before."""
+    """Insert items; return (id, item) for the ones that were not stored before. An item whose canonical URL
+    another feed already stored is the same article arriving twice: it is not stored again. Call it after a
+    write in the same transaction (SQLite then holds the write lock, so no other feed slips the same article
+    in between the check and the insert)."""
     by_uid = {item.uid: item for item in items}  # a document may repeat a guid: first one wins
+    taken = _canonicals_elsewhere(session, feed_id, by_uid.values())
+    by_uid = {uid: item for uid, item in by_uid.items() if item.canonical_url not in taken}
     if not by_uid:
         return []
     values = [

@@ -39,6 +39,7 @@ Route = Response | Callable[[Request], Response]
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default 5 drops connections when a test polls many feeds at once
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys

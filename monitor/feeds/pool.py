@@ -1,0 +1,84 @@
+"""CPU-bound work off the event loop: parsing documents and scoring new items.
+
+With `workers` > 0 the work runs in that many worker processes (spawned, so no lock or thread state of the
+daemon is inherited), which is what lets a round of polling use every core; each worker builds the scorer
+once. With 0 it runs in a thread: no parallelism, but no processes either (tests, tiny installs).
+A worker that dies (a crash in a C extension, the OOM killer) costs that one document, not the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+from monitor.core.scoring import Scorer
+from monitor.domain import Item, Score, Watchlist
+from monitor.errors import ParseError
+from monitor.feeds.parse import ParsedFeed, parse_feed
+
+T = TypeVar("T")
+TASKS_PER_WORKER = 500  # recycle workers now and then: whatever a parser leaks, it does not keep
+
+_scorer: Scorer | None = None  # in a worker process: built once by _init_worker
+
+
+def _init_worker(watchlists: Sequence[Watchlist]) -> None:
+    global _scorer
+    _scorer = Scorer(watchlists)
+
+
+def _score(items: Sequence[Item], tags: tuple[str, ...]) -> list[list[Score]]:
+    assert _scorer is not None, "worker not initialised"
+    return [_scorer.score(item.document, tags=tags, language=item.language) for item in items]
+
+
+class CpuPool:
+    def __init__(self, workers: int, watchlists: Sequence[Watchlist]) -> None:
+        self.workers = workers
+        self._watchlists = tuple(watchlists)
+        self._executor: ProcessPoolExecutor | None = None
+        self._scorer = Scorer(self._watchlists) if workers == 0 else None
+
+    async def parse(self, content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
+                    language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
+        job = partial(parse_feed, content, feed=feed, url=url, now=now, content_type=content_type,
+                      language=language, tags=tags)
+        return await self._run(job)
+
+    async def score(self, items: Sequence[Item], tags: tuple[str, ...]) -> list[list[Score]]:
+        """The score of each item for each watchlist that applies to it, in item order."""
+        if not items:
+            return []
+        if self._scorer is not None:
+            scorer = self._scorer
+            return await asyncio.to_thread(
+                lambda: [scorer.score(i.document, tags=tags, language=i.language) for i in items])
+        return await self._run(partial(_score, list(items), tags))
+
+    async def _run(self, job: partial[T]) -> T:
+        if self.workers == 0:
+            return await asyncio.to_thread(job)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool(), job)
+        except BrokenProcessPool:
+            self._executor = None  # the next job gets a fresh pool
+            raise ParseError("a worker process died while handling this feed") from None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                initargs=(self._watchlists,), max_tasks_per_child=TASKS_PER_WORKER)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
