@@ -23,7 +23,6 @@ from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
 T = TypeVar("T")
-TASKS_PER_WORKER = 500  # recycle workers now and then: whatever a parser leaks, it does not keep
 
 _scorer: Scorer | None = None  # in a worker process: built once by _init_worker
 
@@ -75,7 +74,8 @@ class CpuPool:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                initargs=(self._watchlists,), max_tasks_per_child=TASKS_PER_WORKER)
+                initargs=(self._watchlists,))
+            # (no max_tasks_per_child: on Python 3.11 a pool that replaces retired workers can hang for good)
         return self._executor
 
     def close(self) -> None:
