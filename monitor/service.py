@@ -9,8 +9,10 @@ import os
 import random
 from collections import defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
@@ -33,6 +35,7 @@ from monitor.store.db import session
 from monitor.store.tables import FeedRow
 
 log = structlog.get_logger("monitor.service")
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -51,6 +54,9 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     cpu: CpuPool | None = None  # parsing and scoring off the event loop; a thread when not given
+    # Feed bookkeeping writes queue on one thread: SQLite has one writer anyway, and writers waiting in its busy
+    # handler sleep in steps of up to 100 ms, which left the parse workers idle.
+    writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feed-db"))
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
@@ -113,7 +119,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     except FetchError as exc:
         return await _failed(rt, feed, exc)
     if result.not_modified or result.digest == feed.content_hash:
-        await _tell_health(rt, await asyncio.to_thread(_record_unchanged, rt, feed, result))
+        await _tell_health(rt, await _write(rt, _record_unchanged, rt, feed, result))
         return PollOutcome(feed.name, "not_modified")
     if not result.content.strip():
         return await _failed(rt, feed, FetchError("empty", "HTTP 200 with an empty body", url=result.url,
@@ -132,7 +138,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
                       items=len(parsed.items))
     fresh = await asyncio.to_thread(_unseen, rt, feed, parsed.items)
     scores = await pool.score(fresh, tuple(feed.tags))
-    new, alerts, row = await asyncio.to_thread(_record_success, rt, feed, result, parsed,
+    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed,
                                                dict(zip([i.uid for i in fresh], scores, strict=True)))
     await _tell_health(rt, row)
     if new:
@@ -141,12 +147,16 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
 
 
 async def _failed(rt: Runtime, feed: FeedRow, error: FetchError) -> PollOutcome:
-    row = await asyncio.to_thread(_record_failure, rt, feed, error)
+    row = await _write(rt, _record_failure, rt, feed, error)
     log.warning("feed_fetch_failed", feed=feed.name, kind=error.kind, error=str(error), status=error.status,
                 url=error.url or feed.url, failures=row.consecutive_failures,
                 next_poll=row.next_poll_at.isoformat() if row.next_poll_at else None)
     await _tell_health(rt, row)
     return PollOutcome(feed.name, "gone" if error.kind == "gone" else "failed", error=str(error))
+
+
+async def _write(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(rt.writer, fn, *args)
 
 
 def _unseen(rt: Runtime, feed: FeedRow, items: list[Item]) -> list[Item]:
@@ -303,7 +313,7 @@ async def _tell_health(rt: Runtime, row: FeedRow) -> None:
             log.warning("feed_health_notice_failed", feed=row.name, channel=channel, error=outcome.error)
             return
         log.info("feed_health_notice_sent", feed=row.name, channel=channel, state=state)
-    await asyncio.to_thread(_record_notified, rt, row, state)
+    await _write(rt, _record_notified, rt, row, state)
 
 
 def _record_notified(rt: Runtime, row: FeedRow, state: str) -> None:

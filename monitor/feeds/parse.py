@@ -83,7 +83,8 @@ def _entry(entry: Any, *, base: str, now: datetime) -> _Entry | None:
     if not title and not summary:
         return None
     link = (entry.get("link") or "").strip()
-    link = urljoin(base, link) if link else ""
+    if link and not link.startswith(("http://", "https://")):  # feedparser resolved most already
+        link = urljoin(base, link)
     if urlsplit(link).scheme not in ("http", "https"):
         link = ""  # javascript:, data:, mailto: ... are no article links
     published, date_text = _published(entry, now)
