@@ -36,6 +36,7 @@ from monitor.store.tables import FeedRow
 
 log = structlog.get_logger("monitor.service")
 T = TypeVar("T")
+KNOWN_UIDS = 1000  # more than any feed's document holds; an older item reappearing is only scored in vain
 
 
 def utcnow() -> datetime:
@@ -124,10 +125,11 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     if not result.content.strip():
         return await _failed(rt, feed, FetchError("empty", "HTTP 200 with an empty body", url=result.url,
                                                   status=result.status))
-    pool = rt.pool()
+    known = await asyncio.to_thread(_known_uids, rt, feed)
     try:
-        parsed = await pool.parse(result.content, feed=feed.name, url=result.url, now=rt.clock(),
-                                  content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
+        parsed, scores = await rt.pool().ingest(
+            result.content, known=known, feed=feed.name, url=result.url, now=rt.clock(),
+            content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
     except ParseError as exc:
         return await _failed(rt, feed, FetchError("parse", str(exc), url=result.url, status=result.status))
     if not parsed.items and parsed.broken:
@@ -136,10 +138,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     if parsed.bozo:
         bound.warning("feed_not_well_formed", bozo=parsed.bozo_kind, error=parsed.bozo_message,
                       items=len(parsed.items))
-    fresh = await asyncio.to_thread(_unseen, rt, feed, parsed.items)
-    scores = await pool.score(fresh, tuple(feed.tags))
-    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed,
-                                               dict(zip([i.uid for i in fresh], scores, strict=True)))
+    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed, scores)
     await _tell_health(rt, row)
     if new:
         bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))
@@ -159,10 +158,11 @@ async def _write(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(rt.writer, fn, *args)
 
 
-def _unseen(rt: Runtime, feed: FeedRow, items: list[Item]) -> list[Item]:
+def _known_uids(rt: Runtime, feed: FeedRow) -> frozenset[str]:
+    """The feed's most recent item ids: the items of a document that are surely not new, and not scored."""
     assert feed.id is not None
     with session(rt.engine) as s:
-        return repo.unseen_items(s, feed.id, items)
+        return frozenset(repo.recent_uids(s, feed.id, KNOWN_UIDS))
 
 
 def _interval(rt: Runtime, row: FeedRow) -> float:
@@ -206,7 +206,7 @@ def _record_unchanged(rt: Runtime, feed: FeedRow, result: FetchResult) -> FeedRo
 def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
                     scores: dict[str, list[Score]]) -> tuple[int, int, FeedRow]:
     """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them.
-    `scores` holds the scores of the items that looked new; an item without one is not new."""
+    `scores` holds the scores of the items that were not known; an item without one is not new."""
     now = rt.clock()
     with session(rt.engine) as s:
         row = s.get(FeedRow, feed.id)

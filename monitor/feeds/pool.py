@@ -15,10 +15,10 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from monitor.core.scoring import Scorer
-from monitor.domain import Item, Score, Watchlist
+from monitor.domain import Score, Watchlist
 from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
@@ -26,15 +26,24 @@ T = TypeVar("T")
 
 _scorer: Scorer | None = None  # in a worker process: built once by _init_worker
 
+Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that were not known
+
 
 def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     global _scorer
     _scorer = Scorer(watchlists)
 
 
-def _score(items: Sequence[Item], tags: tuple[str, ...]) -> list[list[Score]]:
-    assert _scorer is not None, "worker not initialised"
-    return [_scorer.score(item.document, tags=tags, language=item.language) for item in items]
+def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None, **parse: Any) -> tuple[
+        ParsedFeed, Scores]:
+    """Parse, then score the items whose uid is not among the feed's known ones, in one go: a document's CPU
+    work is one task, so its store can start while the workers parse the next documents."""
+    scorer = scorer or _scorer
+    assert scorer is not None, "worker not initialised"
+    parsed = parse_feed(content, **parse)
+    tags = parse.get("tags", ())
+    return parsed, {i.uid: scorer.score(i.document, tags=tags, language=i.language)
+                    for i in parsed.items if i.uid not in known}
 
 
 class CpuPool:
@@ -42,23 +51,20 @@ class CpuPool:
         self.workers = workers
         self._watchlists = tuple(watchlists)
         self._executor: ProcessPoolExecutor | None = None
-        self._scorer = Scorer(self._watchlists) if workers == 0 else None
+        self._scorer = Scorer(self._watchlists) if workers == 0 else None  # thread mode scores here
+
+    async def ingest(self, content: bytes, *, known: frozenset[str], feed: str, url: str, now: datetime,
+                     content_type: str = "", language: str | None = None,
+                     tags: tuple[str, ...] = ()) -> tuple[ParsedFeed, Scores]:
+        """The parsed document, and the scores of its items that are not in `known` (surely not new)."""
+        return await self._run(partial(_ingest, content, known, self._scorer, feed=feed, url=url, now=now,
+                                       content_type=content_type, language=language, tags=tags))
 
     async def parse(self, content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
                     language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
         job = partial(parse_feed, content, feed=feed, url=url, now=now, content_type=content_type,
                       language=language, tags=tags)
         return await self._run(job)
-
-    async def score(self, items: Sequence[Item], tags: tuple[str, ...]) -> list[list[Score]]:
-        """The score of each item for each watchlist that applies to it, in item order."""
-        if not items:
-            return []
-        if self._scorer is not None:
-            scorer = self._scorer
-            return await asyncio.to_thread(
-                lambda: [scorer.score(i.document, tags=tags, language=i.language) for i in items])
-        return await self._run(partial(_score, list(items), tags))
 
     async def _run(self, job: partial[T]) -> T:
         if self.workers == 0:

@@ -69,15 +69,10 @@ def item_counts(session: Session) -> dict[int, int]:
 # --- items and scores ---
 
 
-def unseen_items(session: Session, feed_id: int, items: Sequence[Item]) -> list[Item]:
-    """The items that insert_new_items would store now: not known for this feed, not another feed's article.
-    Read-only, so the costly work on new items (scoring) can happen before the write transaction."""
-    if not items:
-        return []
-    known = set(session.exec(select(ItemRow.uid).where(ItemRow.feed_id == feed_id,
-                                                        col(ItemRow.uid).in_([i.uid for i in items]))))
-    taken = _canonicals_elsewhere(session, feed_id, items)
-    return [i for i in items if i.uid not in known and i.canonical_url not in taken]
+def recent_uids(session: Session, feed_id: int, limit: int) -> list[str]:
+    """The uids of the feed's newest stored items (by insertion), newest first."""
+    query = select(ItemRow.uid).where(ItemRow.feed_id == feed_id).order_by(col(ItemRow.id).desc()).limit(limit)
+    return list(session.exec(query))
 
 
 def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:

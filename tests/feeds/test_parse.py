@@ -131,16 +131,18 @@ def test_cpu_pool_parses_and_scores_off_the_loop(workers: int) -> None:
 
     model = WatchlistModel.model_validate(WATCHLIST)
     watchlist: Watchlist = _build_watchlist(model, YamlDoc(Path("w.yaml"), WATCHLIST), {})
-    doc = channel("<item><title>NATO warns of missile strike</title><guid>1</guid></item>").encode()
+    doc = channel("<item><title>NATO warns of missile strike</title><guid>1</guid></item>"
+                  '<item><title>Old news</title><guid isPermaLink="false">old</guid></item>').encode()
 
-    async def go() -> tuple[ParsedFeed, list[float]]:
+    async def go() -> tuple[ParsedFeed, dict[str, list[float]]]:
         pool = CpuPool(workers, [watchlist])
         try:
-            parsed = await pool.parse(doc, feed="f", url=URL, now=NOW)
-            scores = await pool.score(parsed.items, ())
-            return parsed, [s.value for per_item in scores for s in per_item]
+            parsed, scores = await pool.ingest(doc, known=frozenset({"old"}), feed="f", url=URL, now=NOW)
+            return parsed, {uid: [s.value for s in per_item] for uid, per_item in scores.items()}
         finally:
             pool.close()
-    parsed, values = asyncio.run(go())
-    assert [i.title for i in parsed.items] == ["NATO warns of missile strike"]
+    parsed, scores = asyncio.run(go())
+    assert [i.title for i in parsed.items] == ["NATO warns of missile strike", "Old news"]
+    assert list(scores) == [parsed.items[0].uid]  # the known item is not scored
+    values = scores[parsed.items[0].uid]
     assert values and values[0] > 0
