@@ -111,9 +111,6 @@ def role_ours(config_dir: str, scenario: str) -> None:
     from monitor.service import poll_due
 
     logsetup.configure("warning", "json")
-    if os.environ.get("EXTRA"):
-        import concurrent.futures.process as cfp
-        cfp.EXTRA_QUEUED_CALLS = int(os.environ["EXTRA"])
     config = load_config(Path(config_dir), env={})
     rt = open_runtime(config)
     if scenario == "B":
@@ -384,6 +381,8 @@ def report(r: dict[str, Any], n: int) -> None:
     per_fp, per_pipe = p["feedparser_cpu"] / p["entries"] * 1e6, p["pipeline_cpu"] / p["stored"] * 1e6
     print(f"\nPer item, one thread: feedparser.parse {per_fp:.0f} us; whole pipeline (parse, normalise, dedup, "
           f"store, score) {per_pipe:.0f} us -> {per_pipe / per_fp:.2f}x (target <= 1.5x)")
+    stages = ", ".join(f"{k} {v / p['stored'] * 1e6:.0f} us" for k, v in p["stages"].items())
+    print(f"  of which: {stages} ({p['scored']} score rows, {p['alerts']} alerts)")
     print(f"\nPeak memory: round A main process {a['peak_mb_main']:.0f} MB, each parse worker "
           f"{a['peak_mb_worker']:.0f} MB")
     if "ours_B_big" in r:
