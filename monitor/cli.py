@@ -120,13 +120,52 @@ def demo(port: int) -> None:
     sys.exit(run_demo(Path(__file__).resolve().parent.parent, port))
 
 
-@cli.command()
+@cli.group(invoke_without_command=True)
 @config_option
-def feeds(config_dir: str | None) -> None:
-    """Feed health: status, last success, last error, items, next poll."""
-    from monitor.commands.inspect import feeds_table
+@click.pass_context
+def feeds(ctx: click.Context, config_dir: str | None) -> None:
+    """Feed health: status, last success, last error, items, next poll. Subcommands: OPML import and export."""
+    ctx.obj = config_dir
+    if ctx.invoked_subcommand is None:
+        from monitor.commands.feeds import feeds_table
 
-    click.echo(feeds_table(load(config_dir)))
+        click.echo(feeds_table(load(config_dir)))
+
+
+@feeds.command("import-opml")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--tag", "tags", multiple=True, help="Add this tag to every imported feed (repeatable).")
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+@click.pass_obj
+def feeds_import_opml(group_config: str | None, file: Path, config_dir: str | None, tags: tuple[str, ...],
+                      dry_run: bool) -> None:
+    """Append the feeds of an OPML file that are not configured yet to feeds.yaml."""
+    from monitor.commands.feeds import import_opml
+
+    config = load(config_dir or group_config)
+    try:
+        report = import_opml(config, file, extra_tags=tags, dry_run=dry_run)
+    except MonitorError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    verb = "would add" if dry_run else "added"
+    for feed in report.added:
+        click.echo(f"{verb}: {feed.name} <{feed.url}>" + (f" [{', '.join(feed.tags)}]" if feed.tags else ""))
+    for url, why in report.skipped:
+        click.echo(f"skipped: {url} ({why})")
+    target = config.directory / "feeds.yaml"
+    click.echo(f"{len(report.added)} feed(s) {verb} to {target}, {len(report.skipped)} skipped")
+
+
+@feeds.command("export-opml")
+@config_option
+@click.pass_obj
+def feeds_export_opml(group_config: str | None, config_dir: str | None) -> None:
+    """Print the configured feeds as OPML (at the URLs they are polled from now)."""
+    from monitor.commands.feeds import export_opml
+
+    click.echo(export_opml(load(config_dir or group_config)).decode("utf-8"), nl=False)
 
 
 @cli.group()

@@ -53,11 +53,19 @@ class Strict(BaseModel):
 # --- monitor.yaml ---
 
 
+class FeedHealthSettings(Strict):
+    failures: int = Field(default=5, gt=0)  # consecutive failures before the ops channel hears of it
+    silence_factor: float = Field(default=10.0, gt=1)  # silent: this many usual publishing gaps with nothing new
+    min_silence: Duration = 86400.0  # and at least this long
+    ops_channel: str | None = None  # a channels.yaml name; unset: feed health changes are only logged
+
+
 class PollingSettings(Strict):
     interval: Duration = 600.0
     min_interval: Duration = 120.0
     max_interval: Duration = 6 * 3600.0
     timeout: Duration = 20.0
+    deadline: Duration = 60.0  # the whole exchange with one feed, however slowly the server trickles
     max_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=16, gt=0)
@@ -65,6 +73,17 @@ class PollingSettings(Strict):
     user_agent: str = "escalation-monitor/0.1 (+https://github.com/escalation-monitor)"
     tick: Duration = 5.0  # how often the scheduler looks for due feeds
     lease: Duration | None = None  # how long a claimed feed stays one worker's; default 2 x timeout + 30s
+    adaptive: bool = True  # follow each feed's publishing cadence within min_interval..max_interval
+    parse_workers: int | None = Field(default=None, ge=0)  # processes for parsing; None: one per core; 0: a thread
+    health: FeedHealthSettings = FeedHealthSettings()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollingSettings:
+        if not self.min_interval <= self.interval <= self.max_interval:
+            raise ValueError("intervals must satisfy min_interval <= interval <= max_interval")
+        if self.deadline < self.timeout:
+            raise ValueError("deadline must be at least the timeout")
+        return self
 
 
 class DeliverySettings(Strict):
@@ -465,6 +484,12 @@ def load_config(directory: Path, *, env: Mapping[str, str] | None = None) -> Con
         if built is not None:
             watchlists.append(built)
 
+    if settings_doc is not None and channels_doc is not None:
+        ops = settings_doc[0].polling.health.ops_channel
+        if ops is not None and ops not in channel_names:
+            known = ", ".join(sorted(channel_names)) or "none"
+            problems.append(settings_doc[1].problem(("polling", "health", "ops_channel"),
+                                                    f"unknown channel {ops!r} (channels.yaml has: {known})"))
     if feeds_doc is not None:
         names: dict[str, int] = {}
         for i, feed in enumerate(feeds_doc[0].feeds):

@@ -58,6 +58,8 @@ async def run_once(config: Config) -> service.DeliveryStats:
                  delivered=stats.delivered, delivery_failed=stats.failed, delivery_retrying=stats.retrying)
         return stats
     finally:
+        if rt.cpu is not None:
+            rt.cpu.close()
         await rt.fetcher.aclose()
         rt.engine.dispose()
 
@@ -70,7 +72,7 @@ class Daemon:
     def __init__(self, config: Config) -> None:
         self.metrics = Metrics()
         self.rt = instrument(open_runtime(config), self.metrics)  # the one reference a reload swaps
-        self.jobs = Jobs(lambda: self.rt, on_poll=lambda o: self.metrics.observe_poll(o.status, o.new_items, o.alerts))
+        self.jobs = Jobs(lambda: self.rt, on_poll=self.metrics.observe_poll)
         settings = config.settings
         self.scheduler = build_scheduler(self.jobs, tick=settings.polling.tick,
                                          delivery_interval=settings.delivery.interval)
@@ -155,6 +157,8 @@ class Daemon:
         if keep_fetcher:
             await fresh.fetcher.aclose()
         self.rt = instrument(new, self.metrics)
+        if old.cpu is not None and old.cpu is not new.cpu:
+            old.cpu.retire()  # the new watchlists live in the new pool's processes
         if not keep_fetcher:
             self._replaced.append(old.fetcher)
             self._spawn(self._retire(old.fetcher, asyncio.get_running_loop().time()), self._retiring)
@@ -205,6 +209,8 @@ class Daemon:
             web.stop()
         for fetcher in [*self._replaced, self.rt.fetcher]:  # polls are over: no client is in use
             await fetcher.aclose()
+        if self.rt.cpu is not None:
+            await asyncio.to_thread(self.rt.cpu.close)
         try:
             await asyncio.to_thread(service.retire, self.rt)  # leases back now, not when they expire
         except Exception:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from alerts.render import Rendered
 from alerts.sender import Sender, Target, UrlResult
-from monitor.core.scoring import Scorer
-from monitor.domain import Document, Score, Severity
+from monitor.domain import Severity
 from monitor.feeds.fetch import Fetcher, FetchResult
 from monitor.metrics import Metrics
 from monitor.service import Runtime
@@ -35,20 +34,6 @@ class TimedFetcher(Fetcher):
             self._metrics.fetch_seconds.labels(outcome).observe(time.perf_counter() - start)
 
 
-class TimedScorer(Scorer):
-    def __init__(self, inner: Scorer, metrics: Metrics) -> None:
-        self.__dict__.update(inner.__dict__)
-        self._metrics = metrics
-
-    def score(self, doc: Document, *, tags: Sequence[str] = (), language: str | None = None) -> list[Score]:
-        start = time.perf_counter()
-        scores = super().score(doc, tags=tags, language=language)
-        self._metrics.scoring_seconds.observe(time.perf_counter() - start)
-        for score in scores:
-            self._metrics.items_scored.labels(score.severity.label).inc()
-        return scores
-
-
 class CountingSender(Sender):
     def __init__(self, inner: Sender, metrics: Metrics) -> None:
         self.__dict__.update(inner.__dict__)
@@ -64,6 +49,5 @@ class CountingSender(Sender):
 def instrument(rt: Runtime, metrics: Metrics) -> Runtime:
     """The same runtime, measured. Idempotent, so a reload may pass a runtime that reuses old parts."""
     fetcher = rt.fetcher if isinstance(rt.fetcher, TimedFetcher) else TimedFetcher(rt.fetcher, metrics)
-    scorer = rt.scorer if isinstance(rt.scorer, TimedScorer) else TimedScorer(rt.scorer, metrics)
     sender = rt.sender if isinstance(rt.sender, CountingSender) else CountingSender(rt.sender, metrics)
-    return dataclasses.replace(rt, fetcher=fetcher, scorer=scorer, sender=sender)
+    return dataclasses.replace(rt, fetcher=fetcher, sender=sender)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from monitor.domain import Severity
+from monitor.service import PollOutcome
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
 
@@ -61,10 +62,14 @@ class Metrics:
         self.reload_ok.set(1)
         self.reload_time.set_to_current_time()
 
-    def observe_poll(self, outcome: str, new_items: int, alerts: int) -> None:
-        self.polls.labels(outcome).inc()
-        self.items_stored.inc(new_items)
-        self.alerts_created.inc(alerts)
+    def observe_poll(self, outcome: PollOutcome) -> None:
+        self.polls.labels(outcome.status).inc()
+        self.items_stored.inc(outcome.new_items)
+        self.alerts_created.inc(outcome.alerts)
+        for severity in outcome.severities:
+            self.items_scored.labels(severity).inc()
+        for _ in range(outcome.scored_items):  # scored in a worker process: the mean per item is what we know
+            self.scoring_seconds.observe(outcome.scoring_seconds / outcome.scored_items)
 
     def observe_reload(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "failed").inc()

@@ -4,26 +4,32 @@ deliver_pending: outbox -> alerts -> recorded outcomes."""
 from __future__ import annotations
 
 import asyncio
+import html
+import os
 import random
 from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from alerts.render import Renderer
+from alerts.render import Rendered, Renderer
 from alerts.sender import Sender
 from monitor import delivery
 from monitor.config import Config
-from monitor.core import rules
-from monitor.core.schedule import next_poll
+from monitor.core import health, rules
+from monitor.core.cadence import adaptive_interval, publishing_gap
+from monitor.core.schedule import failure_delay, success_delay
 from monitor.core.scoring import Scorer
 from monitor.domain import AlertMessage, FeedSpec, Item, Score
-from monitor.errors import FetchError
+from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
-from monitor.feeds.parse import ParsedFeed, parse_feed
+from monitor.feeds.parse import ParsedFeed
+from monitor.feeds.pool import CpuPool
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
@@ -31,6 +37,8 @@ from monitor.store.tables import FeedRow
 DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler report it
 
 log = structlog.get_logger("monitor.service")
+T = TypeVar("T")
+KNOWN_UIDS = 1000  # more than any feed's document holds; an older item reappearing is only scored in vain
 
 
 def utcnow() -> datetime:
@@ -48,25 +56,36 @@ class Runtime:
     sender: Sender
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
+    renderer: Renderer = field(default_factory=Renderer)
+    cpu: CpuPool | None = None  # parsing and scoring off the event loop; a thread when not given
+    # Feed bookkeeping writes queue on one thread: SQLite has one writer anyway, and writers waiting in its busy
+    # handler sleep in steps of up to 100 ms, which left the parse workers idle.
+    writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feed-db"))
     worker: str = field(default_factory=cluster.new_worker_id)
 
     @property
     def lease(self) -> float:
         """How long a claimed feed stays ours: longer than the fetch deadline plus parse and store."""
         polling = self.config.settings.polling
-        return polling.lease or polling.timeout * 2 + 30.0
-    renderer: Renderer = field(default_factory=Renderer)
+        return polling.lease or polling.deadline + 30.0
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
         polling = config.settings.polling
-        fetcher = Fetcher(FetchLimits(timeout=polling.timeout, max_bytes=polling.max_bytes,
-                                      max_redirects=polling.max_redirects, concurrency=polling.concurrency,
-                                      per_host=polling.per_host, user_agent=polling.user_agent))
+        fetcher = Fetcher(FetchLimits(timeout=polling.timeout, deadline=polling.deadline,
+                                      max_bytes=polling.max_bytes, max_redirects=polling.max_redirects,
+                                      concurrency=polling.concurrency, per_host=polling.per_host,
+                                      user_agent=polling.user_agent), clock=clock)
         sender = Sender({name: ch.urls for name, ch in config.channels.items()},
                         timeout=config.settings.delivery.timeout)
+        workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
         return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock,
-                   renderer=Renderer(config.directory / "templates"))
+                   renderer=Renderer(config.directory / "templates"), cpu=CpuPool(workers, config.watchlists))
+
+    def pool(self) -> CpuPool:
+        if self.cpu is None:
+            self.cpu = CpuPool(0, self.config.watchlists)
+        return self.cpu
 
 
 @dataclass(frozen=True)
@@ -76,6 +95,10 @@ class PollOutcome:
     new_items: int = 0
     alerts: int = 0
     error: str | None = None
+    parsed: int = 0  # items in the document (changed feeds only), new or not
+    severities: tuple[str, ...] = ()  # of every score computed this poll (one per item and watchlist)
+    scored_items: int = 0
+    scoring_seconds: float = 0.0  # for all of them
 
 
 def feed_specs(config: Config) -> list[FeedSpec]:
@@ -106,64 +129,136 @@ async def poll_due(rt: Runtime) -> list[PollOutcome]:
 
 
 async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
+    """Poll one feed: fetch, then parse, score and store what is new (all off the event loop). Whatever the
+    feed does, its row records what happened and when to come back; the caller never sees an exception
+    from the feed itself."""
     bound = log.bind(feed=feed.name)
     try:
         result = await rt.fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
     except FetchError as exc:
-        await asyncio.to_thread(_record_failure, rt, feed, exc)
-        bound.warning("feed_fetch_failed", kind=exc.kind, error=str(exc), status=exc.status)
-        return PollOutcome(feed.name, "gone" if exc.kind == "gone" else "failed", error=str(exc))
-    if result.not_modified:
-        await asyncio.to_thread(_record_success, rt, feed, result, None, [])
+        return await _failed(rt, feed, exc)
+    if result.not_modified or result.digest == feed.content_hash:
+        await _tell_health(rt, await _write(rt, _record_unchanged, rt, feed, result))
         return PollOutcome(feed.name, "not_modified")
-    parsed = await asyncio.to_thread(
-        parse_feed, result.content, feed=feed.name, url=result.url, now=rt.clock(),
-        content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
-    if parsed.bozo and not parsed.items:
-        error = FetchError("parse", parsed.bozo_message or "not a feed", url=result.url, status=result.status)
-        await asyncio.to_thread(_record_failure, rt, feed, error)
-        bound.warning("feed_parse_failed", error=parsed.bozo_message)
-        return PollOutcome(feed.name, "failed", error=str(error))
+    if not result.content.strip():
+        return await _failed(rt, feed, FetchError("empty", "HTTP 200 with an empty body", url=result.url,
+                                                  status=result.status))
+    known = await asyncio.to_thread(_known_uids, rt, feed)
+    try:
+        ingested = await rt.pool().ingest(
+            result.content, known=known, feed=feed.name, url=result.url, now=rt.clock(),
+            content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
+    except ParseError as exc:
+        return await _failed(rt, feed, FetchError("parse", str(exc), url=result.url, status=result.status))
+    parsed, scores = ingested.parsed, ingested.scores
+    if not parsed.items and parsed.broken:
+        reason = parsed.bozo_message if parsed.version else "not an RSS, Atom, RDF or JSON feed"
+        return await _failed(rt, feed, FetchError("parse", reason, url=result.url, status=result.status))
     if parsed.bozo:
-        bound.warning("feed_not_well_formed", error=parsed.bozo_message, items=len(parsed.items))
-    new, alerts = await asyncio.to_thread(_record_success, rt, feed, result, parsed, parsed.items)
+        bound.warning("feed_not_well_formed", bozo=parsed.bozo_kind, error=parsed.bozo_message,
+                      items=len(parsed.items))
+    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed, scores)
+    await _tell_health(rt, row)
     if new:
-        bound.info("feed_refreshed", new_items=new, alerts=alerts)
-    return PollOutcome(feed.name, "ok", new, alerts)
+        bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))
+    return PollOutcome(feed.name, "ok", new, alerts, parsed=len(parsed.items),
+                       severities=tuple(s.severity.label for item in scores.values() for s in item),
+                       scored_items=len(scores), scoring_seconds=ingested.scoring_seconds)
 
 
-def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed | None,
-                    items: list[Item]) -> tuple[int, int]:
-    """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them."""
-    now = rt.clock()
+async def _failed(rt: Runtime, feed: FeedRow, error: FetchError) -> PollOutcome:
+    row = await _write(rt, _record_failure, rt, feed, error)
+    log.warning("feed_fetch_failed", feed=feed.name, kind=error.kind, error=str(error), status=error.status,
+                url=error.url or feed.url, failures=row.consecutive_failures,
+                next_poll=row.next_poll_at.isoformat() if row.next_poll_at else None)
+    await _tell_health(rt, row)
+    return PollOutcome(feed.name, "gone" if error.kind == "gone" else "failed", error=str(error))
+
+
+async def _write(rt: Runtime, fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(rt.writer, fn, *args)
+
+
+def _known_uids(rt: Runtime, feed: FeedRow) -> frozenset[str]:
+    """The feed's most recent item ids: the items of a document that are surely not new, and not scored."""
+    assert feed.id is not None
+    with session(rt.engine) as s:
+        return frozenset(repo.recent_uids(s, feed.id, KNOWN_UIDS))
+
+
+def _interval(rt: Runtime, row: FeedRow) -> float:
+    """The feed's polling interval before backoff and floors: its publishing cadence, else its configured one."""
     polling = rt.config.settings.polling
+    cadence = row.cadence if polling.adaptive else None
+    return adaptive_interval(cadence, default=row.interval, min_interval=polling.min_interval,
+                             max_interval=polling.max_interval)
+
+
+def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) -> None:
+    """Bookkeeping shared by every success, 304 or 200: validators, a permanent move, the next poll."""
+    polling = rt.config.settings.polling
+    if result.moved_to and result.moved_to != row.url:
+        log.info("feed_moved", feed=row.name, old=row.url, new=result.moved_to,
+                 hint="permanent redirect: update feeds.yaml when convenient")
+        row.url = result.moved_to
+    if result.etag or result.last_modified or not result.not_modified:
+        row.etag, row.last_modified = result.etag, result.last_modified
+    floor = max(filter(None, (result.max_age, row.ttl)), default=None)
+    row.next_poll_at = now + timedelta(seconds=success_delay(
+        _interval(rt, row), min_interval=polling.min_interval, max_interval=polling.max_interval, floor=floor,
+        rng=rt.rng))
+    row.last_polled_at = row.last_success_at = now
+    row.consecutive_failures, row.last_error, row.last_error_kind = 0, None, None
+    row.health = health.assess(_health_state(row), now, _health_rules(rt))
+    cluster.release(row)
+
+
+def _record_unchanged(rt: Runtime, feed: FeedRow, result: FetchResult) -> FeedRow:
+    """A 304, or the same bytes as last time: poll bookkeeping only, no parsing and no item rows."""
+    now = rt.clock()
+    with session(rt.engine) as s:
+        row = s.get(FeedRow, feed.id)
+        assert row is not None
+        _succeeded(rt, row, result, now)
+        s.add(row)
+        s.commit()
+        return row
+
+
+def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
+                    scores: dict[str, list[Score]]) -> tuple[int, int, FeedRow]:
+    """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them.
+    `scores` holds the scores of the items that were not known; an item without one is not new."""
+    now = rt.clock()
     with session(rt.engine) as s:
         row = s.get(FeedRow, feed.id)
         assert row is not None and row.id is not None
-        new = repo.insert_new_items(s, row.id, items, now)
-        alerts = sum(_score_and_alert(rt, s, row, item_id, item, now) for item_id, item in new)
-        if result.moved_to and result.moved_to != row.url:
-            log.info("feed_moved", feed=row.name, old=row.url, new=result.moved_to)
-            row.url = result.moved_to
-        if result.etag or result.last_modified or not result.not_modified:
-            row.etag, row.last_modified = result.etag, result.last_modified
-        floor = max(filter(None, (result.max_age, parsed.ttl_seconds if parsed else None)), default=None)
-        row.next_poll_at = next_poll(now, interval=row.interval, min_interval=polling.min_interval,
-                                     max_interval=polling.max_interval, floor=floor, rng=rt.rng)
-        row.last_polled_at = row.last_success_at = now
+        row.last_polled_at = now
+        s.add(row)
+        s.flush()  # a write first: SQLite now holds the write lock, so the dedup below sees a settled database
+        new = repo.insert_new_items(s, row.id, [i for i in parsed.items if i.uid in scores], now)
+        alerts = sum(_score_and_alert(rt, s, row, item_id, item, now, scores[item.uid]) for item_id, item in new)
         if new:
             row.last_new_item_at = now
-        row.consecutive_failures, row.last_error, row.last_error_kind = 0, None, None
-        cluster.release(row)
+        elif row.last_new_item_at is None:
+            row.last_new_item_at = now  # silence is counted from the first poll that worked
+        if (gap := publishing_gap(parsed.dates, now)) is not None:
+            row.cadence = gap
+        row.ttl, row.content_hash = parsed.ttl_seconds, result.digest
+        _succeeded(rt, row, result, now)
+        if not parsed.items:  # well-formed and empty: not a failure, but an operator should see it
+            row.last_error_kind = "empty"
+            row.last_error = f"no entries in a well-formed {parsed.version} document"
         s.add(row)
         s.commit()
-    return len(new), alerts
+        return len(new), alerts, row
 
 
-def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item: Item, now: datetime) -> int:
+def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item: Item, now: datetime,
+                     scores: list[Score]) -> int:
     alerts = 0
     by_name = {wl.name: wl for wl in rt.config.watchlists}
-    for score in rt.scorer.score(item.document, tags=tuple(feed.tags), language=item.language):
+    for score in scores:
         if score.value == 0 and not score.contributions:
             continue
         repo.add_score(s, item_id, score, now)
@@ -187,23 +282,68 @@ def _message(item: Item, feed: str, score: Score) -> AlertMessage:
                         contributions=score.top(8))
 
 
-def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> None:
+def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> FeedRow:
     now = rt.clock()
     polling = rt.config.settings.polling
     with session(rt.engine) as s:
         row = s.get(FeedRow, feed.id)
         assert row is not None
         row.consecutive_failures += 1
-        row.last_polled_at = now
+        row.last_polled_at = row.last_error_at = now
         row.last_error_kind, row.last_error = error.kind, str(error)[:2000]
         if error.kind == "gone":
-            row.status = "gone"
-            log.warning("feed_gone", feed=row.name, url=row.url, reason="HTTP 410: the publisher removed this feed")
-        row.next_poll_at = next_poll(now, interval=row.interval, min_interval=polling.min_interval,
-                                     max_interval=polling.max_interval, failures=row.consecutive_failures,
-                                     retry_after=error.retry_after, rng=rt.rng)
+            row.status, row.next_poll_at = "gone", None
+            log.warning("feed_gone", feed=row.name, url=row.url,
+                        reason="HTTP 410 Gone: the publisher removed this feed; it is disabled until its URL changes")
+        else:
+            row.next_poll_at = now + timedelta(seconds=failure_delay(
+                _interval(rt, row), row.consecutive_failures, min_interval=polling.min_interval,
+                max_interval=polling.max_interval, retry_after=error.retry_after, rng=rt.rng))
+        row.health = health.assess(_health_state(row), now, _health_rules(rt))
         cluster.release(row)
         s.add(row)
+        s.commit()
+        return row
+
+
+# --- feed health: one notice to the ops channel per change of state ---
+
+
+def _health_rules(rt: Runtime) -> health.HealthRules:
+    settings = rt.config.settings.polling.health
+    return health.HealthRules(settings.failures, settings.silence_factor, settings.min_silence)
+
+
+def _health_state(row: FeedRow) -> health.FeedState:
+    return health.FeedState(row.name, row.url, row.status, row.consecutive_failures, row.last_error,
+                            row.last_success_at, row.last_new_item_at, row.cadence)
+
+
+async def _tell_health(rt: Runtime, row: FeedRow) -> None:
+    """Tell the ops channel when the feed's health changed since it last heard; when sending fails, the row
+    keeps the difference and the next poll tries again."""
+    if row.health == row.health_notified:
+        return
+    state, previous = row.health, row.health_notified
+    log.warning("feed_health_changed", feed=row.name, state=state, previous=previous, error=row.last_error)
+    channel = rt.config.settings.polling.health.ops_channel
+    if channel:
+        notice = health.notice(_health_state(row), state, previous, rt.clock())
+        page = f"<pre>{html.escape(notice.text)}</pre>"
+        outcome = await rt.sender.send(channel, Rendered(notice.subject, notice.text, page))
+        if not outcome.ok:
+            log.warning("feed_health_notice_failed", feed=row.name, channel=channel, error=outcome.error)
+            return
+        log.info("feed_health_notice_sent", feed=row.name, channel=channel, state=state)
+    await _write(rt, _record_notified, rt, row, state)
+
+
+def _record_notified(rt: Runtime, row: FeedRow, state: str) -> None:
+    with session(rt.engine) as s:
+        stored = s.get(FeedRow, row.id)
+        assert stored is not None
+        stored.health_notified = state
+        s.add(stored)
         s.commit()
 
 

@@ -1,4 +1,4 @@
-"""`monitor feeds`, `monitor alerts list`: read-only views of the database."""
+"""`monitor alerts list`: a read-only view of the database (`monitor feeds` lives in commands/feeds.py)."""
 
 from __future__ import annotations
 
@@ -22,18 +22,6 @@ def _open(config: Config) -> Session:
     engine = make_engine(config.database_url)
     ensure_schema(engine)
     return session(engine)
-
-
-def feeds_table(config: Config) -> str:
-    with _open(config) as s:
-        counts = repo.item_counts(s)
-        rows = [
-            (f.name, f.status if f.enabled else "disabled", _when(f.last_success_at),
-             f"{f.last_error_kind}: {f.last_error}" if f.last_error else "", counts.get(f.id or 0, 0),
-             _when(f.next_poll_at), f.consecutive_failures)
-            for f in repo.all_feeds(s)
-        ]
-    return table(["name", "status", "last ok", "error", "items", "next poll", "failures"], rows)
 
 
 def alerts_table(config: Config, status: str | None, limit: int) -> str:

@@ -10,6 +10,10 @@ _BLOCK = frozenset({"p", "br", "div", "li", "ul", "ol", "tr", "h1", "h2", "h3", 
 _DROP = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg", "head", "title"})
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
+# C0/C1 controls other than whitespace, bidi overrides and isolates, and BOMs: invisible in a channel, but they
+# can reorder the text an analyst reads (and NUL breaks some channels outright). Joiners and LRM/RLM stay:
+# Persian, Urdu and emoji need them.
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 class _Text(HTMLParser):
@@ -46,4 +50,5 @@ def html_to_text(markup: str) -> str:
 
 
 def collapse(text: str) -> str:
-    return _NEWLINES.sub(" ", _SPACES.sub(" ", text)).strip()
+    """One line of plain text: control characters dropped, every run of whitespace one space."""
+    return _NEWLINES.sub(" ", _SPACES.sub(" ", _CONTROLS.sub("", text))).strip()

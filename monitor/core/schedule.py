@@ -5,22 +5,49 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+SUCCESS_JITTER = 0.1  # +-10% spreads feeds that were added together, so they stop arriving in bursts
+FAILURE_JITTER = 0.25  # backoff lands in [75%, 100%] of its step: retries of one outage do not synchronise
+RETRY_AFTER_CAP = 7 * 86400.0  # a server's Retry-After is obeyed, but a garbage value must not park a feed for years
+
+
+def success_delay(interval: float, *, min_interval: float, max_interval: float, floor: float | None = None,
+                  rng: random.Random | None = None) -> float:
+    """Seconds until the next poll after a success: the interval within bounds, jittered, never sooner than
+    the feed asks (`floor`: its <ttl>, sy:updatePeriod or Cache-Control max-age), never past max_interval."""
+    rng = rng or random.Random()
+    delay = _clamp(interval, min_interval, max_interval) * rng.uniform(1 - SUCCESS_JITTER, 1 + SUCCESS_JITTER)
+    if floor:
+        delay = max(delay, floor)
+    return _clamp(delay, min_interval, max_interval)
+
+
+def failure_delay(interval: float, failures: int, *, min_interval: float, max_interval: float,
+                  retry_after: float | None = None, rng: random.Random | None = None) -> float:
+    """Seconds until the retry after `failures` consecutive failures (>= 1): the interval doubled per failure,
+    jittered downwards, within [min_interval, max_interval]. A server's Retry-After wins when it asks for
+    more (it is the server's call, not our backoff), up to RETRY_AFTER_CAP."""
+    rng = rng or random.Random()
+    step = _clamp(interval, min_interval, max_interval) * 2 ** min(max(failures - 1, 0), 30)
+    delay = _clamp(min(step, max_interval) * rng.uniform(1 - FAILURE_JITTER, 1.0), min_interval, max_interval)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
+    return delay
+
 
 def next_poll(now: datetime, *, interval: float, min_interval: float, max_interval: float, failures: int = 0,
               retry_after: float | None = None, floor: float | None = None,
               rng: random.Random | None = None) -> datetime:
-    """Success: the interval within bounds, never sooner than the feed asks (`floor`: ttl, max-age).
-    Failure: exponential backoff from the interval with +-20% jitter, capped at max_interval,
-    never sooner than the server's Retry-After."""
-    rng = rng or random.Random()
-    delay = min(max(interval, min_interval), max_interval)
-    if floor:
-        delay = max(delay, min(floor, max_interval))
+    """The next poll time: `success_delay` when failures == 0, else `failure_delay`."""
     if failures > 0:
-        delay = min(max_interval, delay * 2 ** min(failures - 1, 20)) * rng.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, min(retry_after, max_interval))
+        delay = failure_delay(interval, failures, min_interval=min_interval, max_interval=max_interval,
+                              retry_after=retry_after, rng=rng)
+    else:
+        delay = success_delay(interval, min_interval=min_interval, max_interval=max_interval, floor=floor, rng=rng)
     return now + timedelta(seconds=delay)
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(value, high)) if low <= high else high
 
 
 def retry_delay(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:

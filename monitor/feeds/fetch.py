@@ -1,22 +1,30 @@
-"""HTTP for feeds: one pooled async client, conditional GET, size/time caps -> FetchResult or FetchError."""
+"""HTTP for feeds: one pooled async client, conditional GET, caps on time, size and redirects.
+
+-> FetchResult (200 with a body, or 304), or FetchError with a kind an operator can act on:
+timeout, connect, http (4xx/5xx), gone (410), throttled (429/503), too_large, redirects, decoding.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from monitor.errors import FetchError
+from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
 
 
 @dataclass(frozen=True)
 class FetchLimits:
-    timeout: float = 20.0
-    max_bytes: int = 10_000_000
+    timeout: float = 20.0  # connect, each read, each write: a server that stalls this long has failed
+    deadline: float = 60.0  # the whole exchange: a server that trickles bytes forever has failed too
+    max_bytes: int = 10_000_000  # decoded body, and the bytes on the wire
     max_redirects: int = 5
     concurrency: int = 16
     per_host: int = 4
@@ -31,30 +39,35 @@ class FetchResult:
     content_type: str = ""
     etag: str | None = None
     last_modified: str | None = None
-    moved_to: str | None = None  # set when every redirect was permanent (301/308)
+    moved_to: str | None = None  # the URL reached through permanent redirects (301/308) only
     max_age: float | None = None  # Cache-Control max-age, a politeness floor
 
     @property
     def not_modified(self) -> bool:
         return self.status == 304
 
+    @property
+    def digest(self) -> str:
+        """Identifies the body: a server that ignores validators but sends the same bytes costs no parse."""
+        return hashlib.sha256(self.content).hexdigest()
+
 
 _ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
 
 
 class Fetcher:
-    def __init__(self, limits: FetchLimits) -> None:
+    def __init__(self, limits: FetchLimits, *, clock: Callable[[], datetime] | None = None) -> None:
         self.limits = limits
+        self.clock = clock or (lambda: datetime.now(UTC))  # the runtime's clock: Retry-After dates are relative
         self._global = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(limits.timeout, connect=min(10.0, limits.timeout)),
-            limits=httpx.Limits(max_connections=limits.concurrency * 2, max_keepalive_connections=limits.concurrency),
-            follow_redirects=True,
-            max_redirects=limits.max_redirects,
-            headers={"User-Agent": limits.user_agent,
-                     "Accept": _ACCEPT,
-                     "Accept-Encoding": "gzip, deflate, br"},
+            timeout=httpx.Timeout(limits.timeout),
+            limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
+            follow_redirects=False,  # followed here: loops detected, permanence tracked, every hop capped
+            headers={"User-Agent": limits.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate, br"},
         )
 
     async def aclose(self) -> None:
@@ -63,62 +76,112 @@ class Fetcher:
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         host = urlsplit(url).hostname or ""
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
-        async with self._global, per_host:
+        # The host slot first: a feed waiting for its busy host must not hold a global slot meanwhile.
+        async with per_host, self._global:
             try:
-                # A total deadline: read timeouts alone never end a server that trickles bytes forever.
-                return await asyncio.wait_for(self._get(url, etag, last_modified), timeout=self.limits.timeout * 2)
+                async with asyncio.timeout(self.limits.deadline):
+                    return await self._follow(url, _conditional(etag, last_modified))
             except TimeoutError:
-                raise FetchError("timeout", f"no complete response within {self.limits.timeout * 2:.0f}s",
+                raise FetchError("timeout", f"no complete response within the {self.limits.deadline:g}s deadline",
                                  url=url) from None
 
-    async def _get(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+    async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
+        chain, moved_to, permanent = [url], None, True
+        for _hop in range(self.limits.max_redirects + 1):
+            current = chain[-1]
+            response = await self._send(current, headers)
+            try:
+                if response.status_code not in _REDIRECTS:
+                    return await self._read(response, current, moved_to)
+                target = _location(response, current)
+            finally:
+                await response.aclose()
+            permanent = permanent and response.status_code in _PERMANENT
+            if permanent:
+                moved_to = target
+            if target in chain:
+                raise FetchError("redirects", "redirect loop: " + " -> ".join([*chain[chain.index(target):], target]),
+                                 url=url, status=response.status_code)
+            chain.append(target)
+        raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects: " + " -> ".join(chain),
+                         url=url)
+
+    async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
-                if response.status_code == 304:
-                    return self._result(response, url, b"")
-                if response.status_code >= 400:
-                    raise _http_error(response, url)
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.limits.max_bytes:
-                    raise FetchError("too_large", f"Content-Length {declared} over {self.limits.max_bytes} bytes",
-                                     url=url, status=response.status_code)
-                body = bytearray()
-                async for chunk in response.aiter_bytes():  # decoded: caps the inflated size, not the wire size
-                    body += chunk
-                    if len(body) > self.limits.max_bytes:
-                        raise FetchError("too_large", f"body over {self.limits.max_bytes} bytes", url=url,
-                                         status=response.status_code)
-                return self._result(response, url, bytes(body))
-        except httpx.TooManyRedirects:
-            raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects", url=url) from None
+            return await self._client.send(self._client.build_request("GET", url, headers=headers), stream=True)
         except httpx.TimeoutException as exc:
-            raise FetchError("timeout", type(exc).__name__, url=url) from None
-        except httpx.DecodingError as exc:
-            raise FetchError("decoding", str(exc)[:200], url=url) from None
-        except httpx.HTTPError as exc:
+            raise FetchError("timeout", f"{type(exc).__name__} after {self.limits.timeout:g}s", url=url) from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError("connect", f"{type(exc).__name__}: {exc}"[:300], url=url) from None
 
-    def _result(self, response: httpx.Response, url: str, content: bytes) -> FetchResult:
-        history = response.history
-        moved = str(response.url) if history and all(r.status_code in (301, 308) for r in history) else None
-        return FetchResult(
-            status=response.status_code, url=str(response.url), content=content,
-            content_type=response.headers.get("content-type", ""),
-            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            moved_to=moved, max_age=_max_age(response.headers.get("cache-control", "")),
-        )
+    async def _read(self, response: httpx.Response, url: str, moved_to: str | None) -> FetchResult:
+        status = response.status_code
+        if status == 304:
+            return _result(response, url, b"", moved_to)
+        if status >= 400 or status < 200:
+            raise _http_error(response, url, self.clock())
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:
+            raise FetchError("too_large", f"Content-Length {declared} is over {self.limits.max_bytes} bytes",
+                             url=url, status=status)
+        return _result(response, url, await self._body(response, url), moved_to)
+
+    async def _body(self, response: httpx.Response, url: str) -> bytes:
+        cap = self.limits.max_bytes
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding", ""), cap)
+            body, wire = bytearray(), 0
+            async for chunk in response.aiter_raw():
+                wire += len(chunk)
+                if wire > cap:  # a stream that inflates to nothing must not run forever either
+                    raise TooLarge
+                body += decoder.feed(chunk)
+            return bytes(body)
+        except TooLarge:
+            raise FetchError("too_large", f"body over {cap} bytes (stopped reading)", url=url,
+                             status=response.status_code) from None
+        except DecodeFailed as exc:
+            raise FetchError("decoding", str(exc)[:200], url=url, status=response.status_code) from None
+        except httpx.TimeoutException as exc:
+            raise FetchError("timeout", f"{type(exc).__name__} after {self.limits.timeout:g}s", url=url,
+                             status=response.status_code) from None
+        except httpx.HTTPError as exc:
+            raise FetchError("connect", f"{type(exc).__name__}: {exc}"[:300], url=url,
+                             status=response.status_code) from None
 
 
-def _http_error(response: httpx.Response, url: str) -> FetchError:
+def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _location(response: httpx.Response, url: str) -> str:
+    location = response.headers.get("location", "").strip()
+    target = urljoin(url, location) if location else ""
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise FetchError("redirects", f"HTTP {response.status_code} to {location or 'nowhere'!r}", url=url,
+                         status=response.status_code)
+    return target
+
+
+def _result(response: httpx.Response, url: str, content: bytes, moved_to: str | None) -> FetchResult:
+    headers = response.headers
+    return FetchResult(status=response.status_code, url=url, content=content,
+                       content_type=headers.get("content-type", ""), etag=headers.get("etag"),
+                       last_modified=headers.get("last-modified"), moved_to=moved_to,
+                       max_age=_max_age(headers.get("cache-control", "")))
+
+
+def _http_error(response: httpx.Response, url: str, now: datetime) -> FetchError:
     status = response.status_code
     kind = "gone" if status == 410 else ("throttled" if status in (429, 503) else "http")
-    return FetchError(kind, f"HTTP {status}", url=url, status=status,
-                      retry_after=parse_retry_after(response.headers.get("retry-after")))
+    reason = response.reason_phrase or ""
+    return FetchError(kind, f"HTTP {status} {reason}".strip(), url=url, status=status,
+                      retry_after=parse_retry_after(response.headers.get("retry-after"), now))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -130,7 +193,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
@@ -140,6 +203,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 def _max_age(cache_control: str) -> float | None:
     for part in cache_control.split(","):
         key, _, value = part.strip().partition("=")
-        if key.lower() == "max-age" and value.strip().isdigit():
-            return float(value.strip())
+        if key.lower() in ("max-age", "s-maxage") and value.strip().strip('"').isdigit():
+            return float(value.strip().strip('"'))
     return None

@@ -1,4 +1,9 @@
-"""feedparser bytes -> normalised Items. CPU-bound: callers run it off the event loop."""
+"""feedparser bytes -> normalised Items. CPU-bound: callers run it off the event loop (monitor.feeds.pool).
+
+Robust to what real feeds do: not well-formed XML (feedparser's loose parser recovers entries: kept), wrong
+or missing charsets (feedparser re-detects), entities, relative links (resolved against the final URL),
+missing or repeated guids, missing, placeholder or future dates. Titles and summaries become plain text.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,19 @@ import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from monitor.core.cadence import OLDEST_PLAUSIBLE
 from monitor.core.html import collapse, html_to_text
-from monitor.core.urls import canonical_url
+from monitor.core.urls import canonical_url, is_article_url
 from monitor.domain import Item
 
 MAX_SUMMARY = 4000
+MAX_UID = 500
+# bozo reasons about the HTTP metadata, not the document: the entries are as good as in any other feed
+_SOFT_BOZO = frozenset({"CharacterEncodingOverride", "CharacterEncodingUnknown", "NonXMLContentType"})
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,26 @@ class ParsedFeed:
     bozo_message: str = ""
     title: str = ""
     ttl_seconds: float | None = None  # the feed's own <ttl> / sy:updatePeriod, a politeness floor
+    version: str = ""  # rss20, atom10, ... ; "" when feedparser found no feed at all
+    dates: tuple[datetime, ...] = ()  # the publication dates the feed really gave (for its cadence)
+    skipped: int = 0  # entries with neither title nor text, or repeating an earlier entry
+    bozo_kind: str = ""  # the bozo exception's class, e.g. SAXParseException, CharacterEncodingOverride
+
+    @property
+    def broken(self) -> bool:
+        """Not a document feedparser could read as a feed (rather than merely an untidy one)."""
+        return not self.version or (self.bozo and self.bozo_kind not in _SOFT_BOZO)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    guid: str
+    link: str
+    canonical: str
+    title: str
+    summary: str
+    published: datetime
+    date_text: str  # as written: stable across polls, unlike a fallback of "now"
 
 
 def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
@@ -33,32 +62,58 @@ def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_ty
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    # No sanitising or URI rewriting inside markup: it is a third of feedparser's time and all markup is
+    # turned into plain text below anyway (entry links are still resolved, against content-location).
+    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=False,
+                              resolve_relative_uris=False)
     lang = language or (parsed.feed.get("language") or "").split("-")[0].lower() or None
-    items = [item for entry in parsed.entries
-             if (item := _item(entry, feed=feed, base=url, now=now, language=lang, tags=tags)) is not None]
-    message = str(parsed.get("bozo_exception", "")) if parsed.bozo else ""
-    return ParsedFeed(items, bool(parsed.bozo), message, collapse(parsed.feed.get("title", "")), _ttl(parsed.feed))
+    home = (parsed.feed.get("link") or "").strip()
+    entries = [e for raw in parsed.entries if (e := _entry(raw, base=url, now=now)) is not None]
+    items = _items(entries, feed=feed, ignore_guids={url, home}, language=lang, tags=tags)
+    exception = parsed.get("bozo_exception") if parsed.bozo else None
+    dates = tuple(e.published for e in entries if e.date_text and e.published < now)
+    return ParsedFeed(items, bool(parsed.bozo), str(exception or "")[:500], collapse(parsed.feed.get("title", "")),
+                      _ttl(parsed.feed), parsed.get("version") or "", dates, len(parsed.entries) - len(items),
+                      type(exception).__name__ if exception is not None else "")
 
 
-def _item(entry: Any, *, feed: str, base: str, now: datetime, language: str | None,
-          tags: tuple[str, ...]) -> Item | None:
-    title = html_to_text(entry.get("title", ""))
+def _entry(entry: Any, *, base: str, now: datetime) -> _Entry | None:
+    title = html_to_text(entry.get("title", "") or "")
     summary = _summary(entry)
-    link = entry.get("link") or ""
-    link = urljoin(base, link.strip()) if link else ""
     if not title and not summary:
         return None
-    published = _published(entry, now)
-    canonical = canonical_url(link)
-    guid = (entry.get("id") or "").strip()
-    if not guid or guid == base:
-        guid = canonical or "sha1:" + hashlib.sha1(
-            f"{title}\x00{published.isoformat()}\x00{summary[:200]}".encode(), usedforsecurity=False).hexdigest()
-    if not title:
-        title = summary[:120]
-    return Item(uid=guid[:500], feed=feed, title=title, link=link, summary=summary, published=published,
-                canonical_url=canonical, language=language, tags=tags)
+    link = (entry.get("link") or "").strip()
+    if link and not link.startswith(("http://", "https://")):  # feedparser resolved most already
+        link = urljoin(base, link)
+    if urlsplit(link).scheme not in ("http", "https"):
+        link = ""  # javascript:, data:, mailto: ... are no article links
+    published, date_text = _published(entry, now)
+    return _Entry(guid=str(entry.get("id") or "").strip(), link=link, canonical=canonical_url(link),
+                  title=title or summary[:120], summary=summary, published=published, date_text=date_text)
+
+
+def _items(entries: list[_Entry], *, feed: str, ignore_guids: set[str], language: str | None,
+           tags: tuple[str, ...]) -> list[Item]:
+    """One Item per distinct entry. A guid shared by entries that link different pages identifies none of
+    them, so those fall back to their link (or a content hash); repeats of the same entry are dropped."""
+    links_per_guid: dict[str, set[str]] = {}
+    for e in entries:
+        links_per_guid.setdefault(e.guid, set()).add(e.canonical or e.title)
+    items: dict[str, Item] = {}
+    for e in entries:
+        reliable = e.guid and e.guid not in ignore_guids and len(links_per_guid[e.guid]) == 1
+        uid = (e.guid if reliable else _fallback_uid(e))[:MAX_UID]
+        if uid not in items:
+            items[uid] = Item(uid=uid, feed=feed, title=e.title, link=e.link, summary=e.summary,
+                              published=e.published, canonical_url=e.canonical, language=language, tags=tags)
+    return list(items.values())
+
+
+def _fallback_uid(e: _Entry) -> str:
+    if e.canonical and is_article_url(e.canonical):
+        return e.canonical
+    digest = hashlib.sha1(f"{e.title}\x00{e.date_text}\x00{e.summary[:200]}".encode(), usedforsecurity=False)
+    return "sha1:" + digest.hexdigest()
 
 
 def _summary(entry: Any) -> str:
@@ -69,17 +124,20 @@ def _summary(entry: Any) -> str:
     return html_to_text(entry.get("summary", "") or "")[:MAX_SUMMARY]
 
 
-def _published(entry: Any, now: datetime) -> datetime:
-    """UTC; missing dates become `now`, future dates are clamped to `now` (a feed's clock is not ours)."""
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        struct = entry.get(key)
-        if struct:
-            try:
-                when = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
-            except (OverflowError, ValueError, OSError):
-                continue
-            return min(when, now)
-    return now
+def _published(entry: Any, now: datetime) -> tuple[datetime, str]:
+    """(UTC date, the date as written). A missing or placeholder date (1970, year 1) becomes `now`; a future
+    one is clamped to `now`: a feed's clock is not ours, and "published tomorrow" must not sort first."""
+    for key in ("published", "updated", "created"):
+        struct = entry.get(f"{key}_parsed")
+        if not struct:
+            continue
+        try:
+            when = datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            continue
+        if when >= OLDEST_PLAUSIBLE:
+            return min(when, now), str(entry.get(key, ""))
+    return now, ""
 
 
 def _ttl(feed: Any) -> float | None:
@@ -87,7 +145,7 @@ def _ttl(feed: Any) -> float | None:
         if ttl := feed.get("ttl"):
             return float(ttl) * 60
         period = {"hourly": 3600, "daily": 86400, "weekly": 604800, "monthly": 2592000, "yearly": 31536000}
-        if (unit := feed.get("sy_updateperiod")) in period:
+        if (unit := str(feed.get("sy_updateperiod", "")).strip().lower()) in period:
             return period[unit] / max(1.0, float(feed.get("sy_updatefrequency") or 1))
     except (TypeError, ValueError):
         return None

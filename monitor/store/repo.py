@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from monitor.core.urls import is_article_url
 from monitor.domain import FeedSpec, Item, Score
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow, ItemRow, ScoreRow
 
@@ -29,8 +30,9 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
 
     Workers starting together all run this: new feeds are inserted with ON CONFLICT DO NOTHING."""
     if specs:
-        rows = [{"name": spec.name, "url": spec.url, "tags": list(spec.tags), "language": spec.language,
-                 "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now} for spec in specs]
+        rows = [{"name": spec.name, "url": spec.url, "config_url": spec.url, "tags": list(spec.tags),
+                 "language": spec.language, "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now}
+                for spec in specs]
         session.execute(_insert(session, FeedRow).values(rows).on_conflict_do_nothing(index_elements=["name"]))
     wanted = {spec.name: spec for spec in specs}
     for row in session.exec(select(FeedRow)):
@@ -38,8 +40,10 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
         if spec is None:
             row.enabled = False
         else:
-            if row.url != spec.url and row.status != "gone":
-                row.url, row.etag, row.last_modified, row.next_poll_at = spec.url, None, None, now
+            if spec.url != (row.config_url or row.url):
+                # The operator changed the URL (not a 301 we followed): start afresh there, even if it was gone.
+                row.url, row.config_url, row.etag, row.last_modified = spec.url, spec.url, None, None
+                row.content_hash, row.status, row.consecutive_failures, row.next_poll_at = None, "active", 0, now
             if spec.enabled and not row.enabled:
                 row.next_poll_at = now
             row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
@@ -59,9 +63,30 @@ def item_counts(session: Session) -> dict[int, int]:
 # --- items and scores ---
 
 
+def recent_uids(session: Session, feed_id: int, limit: int) -> list[str]:
+    """The uids of the feed's newest stored items (by insertion), newest first."""
+    query = select(ItemRow.uid).where(ItemRow.feed_id == feed_id).order_by(col(ItemRow.id).desc()).limit(limit)
+    return list(session.exec(query))
+
+
+def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:
+    """Canonical URLs of these items already stored by another feed: the same article syndicated twice.
+    Front pages identify no article and never count."""
+    urls = {i.canonical_url for i in items if i.canonical_url and is_article_url(i.canonical_url)}
+    if not urls:
+        return set()
+    query = select(ItemRow.canonical_url).where(col(ItemRow.canonical_url).in_(urls), ItemRow.feed_id != feed_id)
+    return set(session.exec(query))
+
+
 def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime) -> list[tuple[int, Item]]:
-    """Insert items; return (id, item) for the ones that were not stored before."""
+    """Insert items; return (id, item) for the ones that were not stored before. An item whose canonical URL
+    another feed already stored is the same article arriving twice: it is not stored again. Call it after a
+    write in the same transaction (SQLite then holds the write lock, so no other feed slips the same article
+    in between the check and the insert)."""
     by_uid = {item.uid: item for item in items}  # a document may repeat a guid: first one wins
+    taken = _canonicals_elsewhere(session, feed_id, by_uid.values())
+    by_uid = {uid: item for uid, item in by_uid.items() if item.canonical_url not in taken}
     if not by_uid:
         return []
     values = [
@@ -69,8 +94,11 @@ def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now:
          "summary": it.summary, "language": it.language, "published": it.published, "fetched_at": now}
         for it in by_uid.values()
     ]
-    stmt = _insert(session, ItemRow).values(values).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
-    rows = session.execute(stmt.returning(col(ItemRow.id), col(ItemRow.uid))).all()
+    # One statement executed for many parameter sets: compiled once and cached ("insertmanyvalues"), where a
+    # .values(list) statement is compiled anew for every batch (most of the cost of storing a feed).
+    table = ItemRow.__table__  # type: ignore[attr-defined]
+    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
+    rows = session.connection().execute(stmt.returning(col(ItemRow.id), col(ItemRow.uid)), values).all()
     return [(row_id, by_uid[uid]) for row_id, uid in rows]
 
 
@@ -79,8 +107,10 @@ def add_score(session: Session, item_id: int, score: Score, now: datetime) -> No
         {"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value, "detail": c.detail}
         for c in score.contributions
     ]
-    session.add(ScoreRow(item_id=item_id, watchlist=score.watchlist, value=score.value,
-                         severity=int(score.severity), contributions=contributions, created_at=now))
+    # A Core insert (compiled once, cached) rather than an ORM object: a new feed stores dozens of scores.
+    session.execute(insert(ScoreRow.__table__), {  # type: ignore[attr-defined]
+        "item_id": item_id, "watchlist": score.watchlist, "value": score.value, "severity": int(score.severity),
+        "contributions": contributions, "created_at": now})
 
 
 # --- alerts (the outbox) ---

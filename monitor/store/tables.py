@@ -39,6 +39,15 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     claimed_by: str | None = Field(default=None, max_length=100)
     claimed_until: datetime | None = None
+    # Polling (issue 8): where feeds.yaml points (url may differ after a 301), what the last body was (a server
+    # that ignores validators costs no parse), how the feed publishes, and what operators were told.
+    config_url: str | None = Field(default=None, max_length=2000)
+    content_hash: str | None = Field(default=None, max_length=64)
+    cadence: float | None = None  # typical seconds between the feed's publications
+    ttl: float | None = None  # the feed's own minimum refresh (<ttl>, sy:updatePeriod), seconds
+    last_error_at: datetime | None = None
+    health: str = Field(default="ok", max_length=20)  # ok, failing, silent, gone
+    health_notified: str = Field(default="ok", max_length=20)  # the state the ops channel last heard
 
 
 class ItemRow(SQLModel, table=True):

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from tests.support.servers import Request, Response
@@ -43,7 +44,8 @@ class GrowingFeed:
         now = format_datetime(datetime.now(UTC))
         entries = "".join(
             f"<item><guid isPermaLink='false'>{guid}</guid><title>{escape(title)}</title>"
-            f"<link>http://news.invalid/{guid}</link><description>{escape(title)}</description>"
+            # The link names the feed too: two feeds linking the same URL are one article (cross-feed dedup).
+            f"<link>http://news.invalid/{quote(self.title)}/{guid}</link><description>{escape(title)}</description>"
             f"<pubDate>{now}</pubDate></item>"
             for guid, title in self.items)
         body = (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>{escape(self.title)}"

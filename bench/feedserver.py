@@ -1,0 +1,108 @@
+"""A fast loopback feed server for the polling benchmark: N feeds of 50 items, ETag/304, keep-alive.
+
+Runs in its own process (`python bench/feedserver.py PORTFILE N`) so its CPU is not charged to the client
+being measured. GET /feed/<i>.xml serves feed i at its current version; GET /_bump/<i> adds one new item to it.
+Bodies are generated once per version, deterministically (seeded per feed), and not compressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+ITEMS = 50
+# Mostly ordinary news vocabulary; escalation terms are rare, as in a real news day (a few items in a hundred
+# score at all, fewer alert).
+_VOCABULARY = ("government minister said court ruling protest police report economy inflation trade deal "
+               "climate storm floods health hospital school market shares bank election energy prices city "
+               "council budget plan football season film festival museum research university company workers "
+               "union weather travel airport train rail road housing rent tax pension children family history")
+WORDS = tuple(_VOCABULARY.split())
+RARE = ("NATO", "Russia", "Moscow", "Kremlin", "Ukraine", "missile", "troops", "drone attack", "nuclear",
+        "sanctions", "airspace violation", "mobilisation", "ultimatum", "escalation", "invasion", "blockade")
+EPOCH = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(RARE) if rng.random() < 0.01 else rng.choice(WORDS) for _ in range(n))
+
+
+def item(feed: int, n: int) -> str:
+    rng = random.Random(feed * 100_003 + n)
+    title = words(rng, rng.randint(6, 12)).capitalize()
+    paragraphs = "".join(f"<p>{words(rng, rng.randint(15, 40))}.</p>" for _ in range(rng.randint(1, 3)))
+    summary = f'{paragraphs}<p><a href="/story/{feed}/{n}">Read more</a> <img src="/i/{n}.jpg" alt=""></p>'
+    when = format_datetime(EPOCH + timedelta(minutes=20 * n - 5 * feed % 20))
+    link = f"https://news{feed % 50}.example.org/{feed}/story-{n}.html?utm_source=rss&amp;utm_medium=feed"
+    escaped = summary.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return (f"<item><title>{title}</title><link>{link}</link><guid isPermaLink=\"false\">f{feed}-{n}</guid>"
+            f"<pubDate>{when}</pubDate><description>{escaped}</description></item>")
+
+
+def document(feed: int, version: int) -> bytes:
+    """The newest ITEMS items; each version adds one."""
+    items = "".join(item(feed, n) for n in range(version + ITEMS - 1, version - 1, -1))
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Feed {feed}</title>'
+            f"<link>https://news{feed % 50}.example.org/</link><description>bench feed</description>"
+            f"<language>en</language>{items}</channel></rss>").encode()
+
+
+class Feeds:
+    def __init__(self, count: int) -> None:
+        self.versions = [0] * count
+        self.bodies: dict[tuple[int, int], bytes] = {}
+
+    def body(self, feed: int) -> tuple[bytes, str]:
+        key = (feed, self.versions[feed])
+        if key not in self.bodies:
+            self.bodies[key] = document(*key)
+        return self.bodies[key], f'"{feed}-{key[1]}"'
+
+
+async def handle(feeds: Feeds, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            lines = head.decode("latin-1").split("\r\n")
+            path = lines[0].split(" ")[1]
+            headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+            writer.write(respond(feeds, path, headers))
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                break
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+
+
+def respond(feeds: Feeds, path: str, headers: dict[str, str]) -> bytes:
+    parts = path.strip("/").split("/")
+    if parts[0] == "_bump" and len(parts) == 2:
+        feeds.versions[int(parts[1])] += 1
+        feeds.body(int(parts[1]))
+        return b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n"
+    if parts[0] == "feed" and len(parts) == 2 and parts[1].removesuffix(".xml").isdigit():
+        body, etag = feeds.body(int(parts[1].removesuffix(".xml")))
+        if headers.get("if-none-match") == etag:
+            return f"HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n".encode()
+        return (f"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml; charset=utf-8\r\nETag: {etag}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
+
+
+async def main(port_file: Path, count: int) -> None:
+    feeds = Feeds(count)
+    for i in range(count):  # generate up front: the first client measured must not pay for it
+        feeds.body(i)
+    server = await asyncio.start_server(lambda r, w: handle(feeds, r, w), "127.0.0.1", 0, backlog=1024)
+    port_file.write_text(str(server.sockets[0].getsockname()[1]))
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2])))

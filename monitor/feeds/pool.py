@@ -1,0 +1,106 @@
+"""CPU-bound work off the event loop: parsing documents and scoring new items.
+
+With `workers` > 0 the work runs in that many worker processes (spawned, so no lock or thread state of the
+daemon is inherited), which is what lets a round of polling use every core; each worker builds the scorer
+once. With 0 it runs in a thread: no parallelism, but no processes either (tests, tiny installs).
+A worker that dies (a crash in a C extension, the OOM killer) costs that one document, not the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
+
+from monitor.core.scoring import Scorer
+from monitor.domain import Score, Watchlist
+from monitor.errors import ParseError
+from monitor.feeds.parse import ParsedFeed, parse_feed
+
+T = TypeVar("T")
+
+_scorer: Scorer | None = None  # in a worker process: built once by _init_worker
+
+Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that were not known
+
+
+@dataclass(frozen=True)
+class Ingested:
+    parsed: ParsedFeed
+    scores: Scores  # by uid, for the items not known to be stored already
+    scoring_seconds: float  # measured in the worker: the daemon's metrics cannot see inside it
+
+
+def _init_worker(watchlists: Sequence[Watchlist]) -> None:
+    global _scorer
+    _scorer = Scorer(watchlists)
+
+
+def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None, **parse: Any) -> Ingested:
+    """Parse, then score the items whose uid is not among the feed's known ones, in one go: a document's CPU
+    work is one task, so its store can start while the workers parse the next documents."""
+    scorer = scorer or _scorer
+    assert scorer is not None, "worker not initialised"
+    parsed = parse_feed(content, **parse)
+    tags = parse.get("tags", ())
+    start = time.perf_counter()
+    scores = {i.uid: scorer.score(i.document, tags=tags, language=i.language)
+              for i in parsed.items if i.uid not in known}
+    return Ingested(parsed, scores, time.perf_counter() - start)
+
+
+class CpuPool:
+    def __init__(self, workers: int, watchlists: Sequence[Watchlist]) -> None:
+        self.workers = workers
+        self._watchlists = tuple(watchlists)
+        self._executor: ProcessPoolExecutor | None = None
+        self._scorer = Scorer(self._watchlists) if workers == 0 else None  # thread mode scores here
+
+    async def ingest(self, content: bytes, *, known: frozenset[str], feed: str, url: str, now: datetime,
+                     content_type: str = "", language: str | None = None,
+                     tags: tuple[str, ...] = ()) -> Ingested:
+        """The parsed document, and the scores of its items that are not in `known` (surely not new)."""
+        return await self._run(partial(_ingest, content, known, self._scorer, feed=feed, url=url, now=now,
+                                       content_type=content_type, language=language, tags=tags))
+
+    async def parse(self, content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
+                    language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
+        job = partial(parse_feed, content, feed=feed, url=url, now=now, content_type=content_type,
+                      language=language, tags=tags)
+        return await self._run(job)
+
+    async def _run(self, job: partial[T]) -> T:
+        if self.workers == 0:
+            return await asyncio.to_thread(job)
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._pool(), job)
+        except BrokenProcessPool:
+            self._executor = None  # the next job gets a fresh pool
+            raise ParseError("a worker process died while handling this feed") from None
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                initargs=(self._watchlists,))
+            # (no max_tasks_per_child: on Python 3.11 a pool that replaces retired workers can hang for good)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def retire(self) -> None:
+        """After a reload swapped in a new pool: let jobs already submitted finish, then the processes exit."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+            self._executor = None
