@@ -17,8 +17,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 
 import apprise
 import structlog
@@ -27,7 +26,7 @@ from apprise.plugins.slack import NotifySlack
 from alerts import http_status
 from alerts.redact import redact, register_url
 from alerts.render import Rendered
-from monitor.domain import Severity
+from monitor.domain import Severity, parse_retry_after
 
 log = structlog.get_logger("alerts")
 
@@ -131,7 +130,7 @@ class Sender:
                 log_level=logging.WARNING,
             )
         status = seen[-1].status if seen else None
-        retry_after = parse_retry_after(seen[-1].retry_after) if seen else None
+        retry_after = parse_retry_after(seen[-1].retry_after, datetime.now(UTC)) if seen else None
         if result:
             return UrlResult(target.key, True, status=status)
         error = redact(" | ".join(messages[-3:]) or "notification failed")
@@ -159,23 +158,6 @@ def _payload(kind: str, rendered: Rendered) -> tuple[str, str, str | None]:
     if kind == HTML:
         return rendered.html, rendered.subject, apprise.NotifyFormat.HTML
     return rendered.text, rendered.subject, apprise.NotifyFormat.TEXT
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 10.2.3); None if absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    reference = now or datetime.now(when.tzinfo)
-    return max(0.0, (when - reference).total_seconds())
 
 
 def url_problems(channels: Mapping[str, Sequence[str]]) -> list[str]:

@@ -5,9 +5,10 @@ Nothing here does I/O; `alerts` may import this module and nothing else from `mo
 
 from __future__ import annotations
 
+import email.utils
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -198,3 +199,20 @@ class AlertMessage:
                                              float(c["value"]), c.get("detail", ""))
                                 for c in data.get("contributions", ())),
         )
+
+
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """An HTTP Retry-After header (delta-seconds or an HTTP date, RFC 9110 10.2.3) as seconds from `now`;
+    None if absent or unreadable. Feeds and channels both answer 429/503 with it."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

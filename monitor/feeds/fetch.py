@@ -7,7 +7,6 @@ timeout, connect, http (4xx/5xx), gone (410), throttled (429/503), too_large, re
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
 
@@ -182,22 +182,6 @@ def _http_error(response: httpx.Response, url: str, now: datetime) -> FetchError
     reason = response.reason_phrase or ""
     return FetchError(kind, f"HTTP {status} {reason}".strip(), url=url, status=status,
                       retry_after=parse_retry_after(response.headers.get("retry-after"), now))
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds from now: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _max_age(cache_control: str) -> float | None:

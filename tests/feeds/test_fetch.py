@@ -14,8 +14,9 @@ from datetime import UTC, datetime
 import brotli
 import pytest
 
+from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
-from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult, parse_retry_after
+from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from tests.support.rawserver import RawServer, endless, slow_headers, trickle
 from tests.support.servers import HttpServer, Request, Response
 
