@@ -110,3 +110,25 @@ def test_concurrent_inserts_of_the_same_item_and_alert_yield_one_row(engine: Eng
     with session(engine) as s:
         assert len(repo.list_alerts(s)) == 1
         assert len(repo.deliveries_for(s, [c for c in created if c is not None])) == 1
+
+
+def test_upgrade_keeps_rows_written_at_the_first_revision(database_url: str) -> None:
+    """An operator's database from an older release upgrades in place, its rows intact."""
+    from monitor.store.migrate import MIGRATIONS, upgrade
+
+    first = min(MIGRATIONS.joinpath("versions").glob("*_initial_schema.py")).name.split("_")[0]
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine, first)
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "INSERT INTO feeds (name, url, tags, interval, enabled, status, consecutive_failures) "
+                "VALUES ('Old', 'http://127.0.0.1/old.xml', '[]', 600, true, 'active', 0)")
+        assert current_revision(engine) == first
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        with session(engine) as s:
+            (feed,) = repo.all_feeds(s)
+        assert (feed.name, feed.url, feed.health) == ("Old", "http://127.0.0.1/old.xml", "ok")
+    finally:
+        engine.dispose()
