@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -31,6 +33,9 @@ _scorer: Scorer | None = None  # in a worker process: built once by _init_worker
 Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that were not known
 
 
+PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still its parent
+
+
 @dataclass(frozen=True)
 class Ingested:
     parsed: ParsedFeed
@@ -41,6 +46,15 @@ class Ingested:
 def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     global _scorer
     _scorer = Scorer(watchlists)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A daemon killed with SIGKILL cannot stop its workers; they notice they were orphaned and leave, rather
+    than living on (holding memory and the daemon's stdout) until the machine restarts."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK)
+    os._exit(0)
 
 
 def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None, **parse: Any) -> Ingested:
