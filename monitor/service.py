@@ -11,22 +11,21 @@ from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from alerts.render import Renderer
 from alerts.sender import Sender
 from monitor import delivery
 from monitor.config import Config
-from monitor.core import rules
 from monitor.core.schedule import next_poll
 from monitor.core.scoring import Scorer
-from monitor.domain import AlertMessage, FeedSpec, Item, Score
+from monitor.domain import FeedSpec, Item
 from monitor.errors import FetchError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
+from monitor.stories import StoryTracker, file_and_alert
 
 DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler report it
 
@@ -49,6 +48,8 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
     worker: str = field(default_factory=cluster.new_worker_id)
+    # the process-wide story index: built empty here, loaded once (daemon start or first use), kept on reload
+    stories: StoryTracker = field(default_factory=StoryTracker)
 
     @property
     def lease(self) -> float:
@@ -137,11 +138,11 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
     """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them."""
     now = rt.clock()
     polling = rt.config.settings.polling
-    with session(rt.engine) as s:
+    with rt.stories.lock, session(rt.engine) as s:  # the lock: see monitor.stories
         row = s.get(FeedRow, feed.id)
         assert row is not None and row.id is not None
         new = repo.insert_new_items(s, row.id, items, now)
-        alerts = sum(_score_and_alert(rt, s, row, item_id, item, now) for item_id, item in new)
+        alerts = file_and_alert(rt.config, rt.scorer, rt.stories, s, row, new, now)
         if result.moved_to and result.moved_to != row.url:
             log.info("feed_moved", feed=row.name, old=row.url, new=result.moved_to)
             row.url = result.moved_to
@@ -158,33 +159,6 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         s.add(row)
         s.commit()
     return len(new), alerts
-
-
-def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item: Item, now: datetime) -> int:
-    alerts = 0
-    by_name = {wl.name: wl for wl in rt.config.watchlists}
-    for score in rt.scorer.score(item.document, tags=tuple(feed.tags), language=item.language):
-        if score.value == 0 and not score.contributions:
-            continue
-        repo.add_score(s, item_id, score, now)
-        channels = rules.channels_for(by_name[score.watchlist], score, feed.tags)
-        if channels:
-            alert_id = delivery.add_alert(
-                s, watchlist=score.watchlist, item_id=item_id, subject=delivery.subject_of(item_id), score=score,
-                message=_message(item, feed.name, score).to_json(), channels=channels, now=now,
-                realert=rt.config.settings.delivery.realert)
-            if alert_id is not None:
-                alerts += 1
-                log.info("alert_created", alert=alert_id, watchlist=score.watchlist, feed=feed.name,
-                         item=item_id, severity=score.severity.label, score=score.value, channels=list(channels))
-    return alerts
-
-
-def _message(item: Item, feed: str, score: Score) -> AlertMessage:
-    return AlertMessage(alert_id=0, watchlist=score.watchlist, severity=score.severity, score=score.value,
-                        title=item.title, link=item.link, feed=feed, published=item.published,
-                        summary=item.summary[:500], actors=score.actors, terms=score.terms,
-                        contributions=score.top(8))
 
 
 def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> None:
