@@ -41,7 +41,7 @@ from monitor.store.db import session
 from monitor.store.tables import FeedRow, StoryRow
 
 log = structlog.get_logger("monitor.stories")
-SWEEP_LOOKBACK = 7  # de-escalation looks at stories alerted within this many coverage windows
+SWEEP_LOOKBACK = 7 * 86400.0  # de-escalation looks at stories alerted this recently (or 2 coverage windows)
 
 
 class Scorer(Protocol):
@@ -205,7 +205,7 @@ def sweep(engine: Engine, config: Config, tracker: StoryTracker, now: datetime) 
     watchlists = {wl.name: wl for wl in config.watchlists if wl.stories.deescalation}
     if not watchlists:
         return 0
-    lookback = max(wl.stories.window for wl in watchlists.values()) * SWEEP_LOOKBACK
+    lookback = max(SWEEP_LOOKBACK, *(2 * wl.stories.window for wl in watchlists.values()))
     alerts = 0
     with tracker.lock, session(engine) as s:
         for state in store.alerted_since(s, list(watchlists), now - timedelta(seconds=lookback)):
