@@ -138,7 +138,7 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
     """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them."""
     now = rt.clock()
     polling = rt.config.settings.polling
-    with rt.stories.lock, session(rt.engine) as s:  # the lock: see monitor.stories
+    with session(rt.engine) as s:
         row = s.get(FeedRow, feed.id)
         assert row is not None and row.id is not None
         new = repo.insert_new_items(s, row.id, items, now)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 from sqlalchemy import Engine
@@ -27,7 +27,10 @@ from monitor.core.corroboration import CorroborationPolicy
 from monitor.core.stories import Story, StoryIndex
 from monitor.core.story_rules import (
     StoryAlertKind,
+    StoryAlertState,
     StoryDecision,
+    StoryItem,
+    StoryLevel,
     StoryPolicy,
     alert_floor,
     decide,
@@ -52,10 +55,13 @@ class Scorer(Protocol):
 
 @dataclass
 class StoryTracker:
-    """The process-wide StoryIndex and its lock. Built empty; `load` fills it from the database once."""
+    """The process-wide StoryIndex, what each story's level is computed from (its items in the window with their
+    scores) and the alert state per story and watchlist, under one lock. Built empty; loaded once."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
     index: StoryIndex = field(default_factory=StoryIndex)
+    members: dict[str, list[Member]] = field(default_factory=dict)
+    states: dict[tuple[str, str], StoryAlertState] = field(default_factory=dict)
     loaded: bool = False
 
     def load(self, engine: Engine, now: datetime, window: float) -> int:
@@ -77,15 +83,42 @@ class StoryTracker:
         rows = store.stories_since(s, since)
         for row in rows:
             self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
-        for item in store.items_between(s, since, now, story_ids=[r.id for r in rows]):
+        items = store.items_between(s, since, now, story_ids=[r.id for r in rows])
+        scores = store.scores_of(s, [i.id for i in items])
+        for item in items:
+            if item.story_id is None:
+                continue
             self.index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed,
                            at=item.fetched_at, story_id=item.story_id)
+            self.members.setdefault(item.story_id, []).append(
+                Member(item.fetched_at, item.feed, scores.get(item.id, {})))
         self.loaded = True
         log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
 
+    def state(self, s: Session, story_id: str, watchlist: str) -> StoryAlertState:
+        """The alert state, from memory or else the database (the caller holds the lock)."""
+        key = (story_id, watchlist)
+        if key not in self.states:
+            self.states[key] = store.alert_state(s, story_id, watchlist)
+        return self.states[key]
+
     def expire(self, now: datetime, window: float) -> int:
+        before = now - timedelta(seconds=window)
         with self.lock:
-            return len(self.index.expire(now - timedelta(seconds=window)))
+            closed = {story.id for story in self.index.expire(before)}
+            for story_id in closed:
+                self.members.pop(story_id, None)
+            for members in self.members.values():
+                members[:] = [m for m in members if m.at >= before]
+            for key in [k for k in self.states if k[0] in closed]:
+                del self.states[key]
+            return len(closed)
+
+
+class Member(NamedTuple):
+    at: datetime
+    source: str
+    scores: dict[str, Score]  # watchlist -> the item's score
 
 
 def story_policy(watchlist: Watchlist) -> StoryPolicy | None:
@@ -99,63 +132,106 @@ def story_policy(watchlist: Watchlist) -> StoryPolicy | None:
                                                          opts.steps))
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A decision taken under the lock, written to the database after it."""
+
+    watchlist: Watchlist
+    story_id: str
+    decision: StoryDecision
+    level: StoryLevel
+
+
 def file_and_alert(config: Config, scorer: Scorer, tracker: StoryTracker, s: Session, feed: FeedRow,
                    new: Sequence[tuple[int, Item]], now: datetime) -> int:
-    """File, score and decide each new item inside the caller's transaction; returns the alerts written.
-    The caller holds `tracker.lock`."""
+    """File, score and decide each new item, writing in the caller's transaction; returns the alerts written.
+
+    The lock covers only the index and the in-memory levels and states (filing and deciding), so feeds recorded
+    in parallel threads see each other's items at once and their database work still runs concurrently."""
     if not new:
         return 0
-    tracker.ensure_loaded(s, now, config.settings.stories.window)
     by_name = {wl.name: wl for wl in config.watchlists}
-    alerts = 0
+    stories: dict[str, Story] = {}
+    writes: list[tuple[_Pending, int, Item]] = []
     for item_id, item in new:
-        key = str(item_id)
-        assignment = tracker.index.add(key, title=item.title, summary=item.summary, source=feed.name, at=now)
-        store.assign(s, item_id, assignment.story_id)
         scores = [sc for sc in scorer.score(item.document, tags=tuple(feed.tags), language=item.language)
                   if sc.value != 0 or sc.contributions]
-        story: Story | None = None
         for score in scores:
             repo.add_score(s, item_id, score, now)
-            story = tracker.index.record_score(key, score)
-        store.save_story(s, story or tracker.index.story(assignment.story_id) or _lone(assignment.story_id, item, now))
-        for score in scores:
-            if score.value > 0:
-                alerts += alert_story(s, by_name[score.watchlist], assignment.story_id, item_id, item, feed, now,
-                                      realert=config.settings.delivery.realert)
-    return alerts
+        with tracker.lock:
+            tracker.ensure_loaded(s, now, config.settings.stories.window)
+            story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now)
+        store.assign(s, item_id, story.id)
+        stories[story.id] = story  # the latest snapshot of each story wins
+        writes += [(p, item_id, item) for p in pending]
+    # Shared rows in one order (story id, watchlist) in every transaction: two feeds carrying the same stories
+    # in different orders wait for each other instead of deadlocking on PostgreSQL.
+    for story_id in sorted(stories):
+        store.save_story(s, stories[story_id])
+    writes.sort(key=lambda w: (w[0].story_id, w[0].watchlist.name, w[0].decision.state.alerts))
+    return sum(_write(s, p, item_id, item, feed, now, realert=config.settings.delivery.realert)
+               for p, item_id, item in writes)
 
 
-def alert_story(s: Session, watchlist: Watchlist, story_id: str, item_id: int | None, item: Item | None,
-                feed: FeedRow | None, now: datetime, *, realert: float, title: str = "") -> int:
-    """Decide on the story's level for the watchlist; write the alert and the new state in the caller's
-    transaction. Returns 1 if an alert row was written."""
+def _file(tracker: StoryTracker, s: Session, by_name: dict[str, Watchlist], item_id: int, item: Item,
+          source: str, scores: Sequence[Score], now: datetime) -> tuple[Story, list[_Pending]]:
+    key = str(item_id)
+    assignment = tracker.index.add(key, title=item.title, summary=item.summary, source=source, at=now)
+    for score in scores:
+        tracker.index.record_score(key, score)
+    story = tracker.index.story(assignment.story_id) or _lone(assignment.story_id, item, now)
+    members = tracker.members.setdefault(story.id, [])
+    members.append(Member(now, source, {sc.watchlist: sc for sc in scores}))
+    pending = []
+    for score in scores:
+        wl = by_name[score.watchlist]
+        policy_ = story_policy(wl)
+        if score.value <= 0 or policy_ is None:
+            continue
+        since = now - policy_.coverage
+        level = story_level([StoryItem(m.at, m.source, m.scores.get(wl.name)) for m in members], wl, since=since,
+                            policy=policy_.corroboration)
+        decision = decide(tracker.state(s, story.id, wl.name), level, policy_)
+        if decision is not None:
+            tracker.states[(story.id, wl.name)] = decision.state
+            pending.append(_Pending(wl, story.id, decision, level))
+    return story, pending
+
+
+def alert_story(s: Session, watchlist: Watchlist, story_id: str, now: datetime, *, realert: float,
+                title: str = "") -> StoryAlertState | None:
+    """The sweep's path: decide on the story's stored level; write the alert and the new state in the caller's
+    transaction. Returns the new state if there was a decision."""
     policy_ = story_policy(watchlist)
     if policy_ is None:
-        return 0
+        return None
     since = now - policy_.coverage
     level = story_level(store.story_items(s, story_id, watchlist.name, since), watchlist, since=since,
                         policy=policy_.corroboration)
-    state = store.alert_state(s, story_id, watchlist.name)
-    decision = decide(state, level, policy_)
+    decision = decide(store.alert_state(s, story_id, watchlist.name), level, policy_)
     if decision is None:
-        return 0
+        return None
+    _write(s, _Pending(watchlist, story_id, decision, level), None, None, None, now, realert=realert, title=title)
+    return decision.state
+
+
+def _write(s: Session, p: _Pending, item_id: int | None, item: Item | None, feed: FeedRow | None, now: datetime,
+           *, realert: float, title: str = "") -> int:
+    """One alert row for the decision (keyed by story_alert_key) with its deliveries, and the new state."""
+    watchlist, story_id, decision, level = p.watchlist, p.story_id, p.decision, p.level
     score = level.score or Score(watchlist.name, level.value, decision.severity)
     tags = tuple(feed.tags) if feed else ()
     channels = rules.channels_for(watchlist, Score(watchlist.name, score.value, decision.notify), tags)
     subject = f"story:{story_id}"
-    if decision.kind is StoryAlertKind.FIRST and not _realert_allows(s, watchlist.name, subject, decision, now,
-                                                                    realert):
-        store.save_alert_state(s, story_id, watchlist.name, decision.state, now)
-        return 0
-    alert_id = None
-    if channels:
-        message = _message(watchlist.name, decision, score, level.sources, item, feed, title)
-        alert_id = repo.add_alert(s, repo.NewAlert(
-            dedup_key=story_alert_key(watchlist.name, story_id, decision), item_id=item_id, watchlist=watchlist.name,
-            severity=int(decision.notify), score=score.value, message=message.to_json(), channels=channels,
-            subject=subject, kind=_KINDS[decision.kind], story_id=story_id), now)
     store.save_alert_state(s, story_id, watchlist.name, decision.state, now)
+    if not channels or (decision.kind is StoryAlertKind.FIRST
+                        and not _realert_allows(s, watchlist.name, subject, decision, now, realert)):
+        return 0
+    message = _message(watchlist.name, decision, score, level.sources, item, feed, title)
+    alert_id = repo.add_alert(s, repo.NewAlert(
+        dedup_key=story_alert_key(watchlist.name, story_id, decision), item_id=item_id, watchlist=watchlist.name,
+        severity=int(decision.notify), score=score.value, message=message.to_json(), channels=channels,
+        subject=subject, kind=_KINDS[decision.kind], story_id=story_id), now)
     if alert_id is None:
         return 0
     log.info("alert_created", alert=alert_id, kind=_KINDS[decision.kind], watchlist=watchlist.name, story=story_id,
@@ -210,8 +286,10 @@ def sweep(engine: Engine, config: Config, tracker: StoryTracker, now: datetime) 
     with tracker.lock, session(engine) as s:
         for state in store.alerted_since(s, list(watchlists), now - timedelta(seconds=lookback)):
             row = s.get(StoryRow, state.story_id)
-            title = row.title if row else ""
-            alerts += alert_story(s, watchlists[state.watchlist], state.story_id, None, None, None, now,
-                                  realert=config.settings.delivery.realert, title=title)
+            new = alert_story(s, watchlists[state.watchlist], state.story_id, now,
+                              realert=config.settings.delivery.realert, title=row.title if row else "")
+            if new is not None:
+                tracker.states[(state.story_id, state.watchlist)] = new
+                alerts += new.alerts - state.alerts
         s.commit()
     return alerts

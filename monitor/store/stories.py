@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, update
+from sqlalchemy import and_, case, delete, exists, func, not_, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.core.stories import Story
 from monitor.core.story_rules import StoryAlertState, StoryItem
 from monitor.domain import Contribution, Score, Severity
+from monitor.store.repo import _insert
 from monitor.store.tables import (
     AlertRow,
     AttemptRow,
@@ -32,16 +33,21 @@ from monitor.store.tables import (
 
 
 def save_story(session: Session, story: Story) -> None:
-    """Insert or update the story's row from the index's snapshot (callers hold the index lock)."""
-    row = session.get(StoryRow, story.id)
-    if row is None:
-        row = StoryRow(id=story.id, first_seen=story.first_seen, last_seen=story.last_seen)
-    row.first_seen = min(row.first_seen, story.first_seen)
-    row.last_seen = max(row.last_seen, story.last_seen)
-    row.title = story.title
-    row.sources = list(dict.fromkeys([*row.sources, *story.sources]))
-    row.best_score = max(row.best_score, story.best_score)
-    session.add(row)
+    """Insert or update the story's row from an index snapshot. One statement (INSERT ... ON CONFLICT), so two
+    transactions filing copies of a new story at once both succeed; an older snapshot committed last never
+    shrinks the sources or lowers last_seen and best_score."""
+    stmt = _insert(session, StoryRow).values(id=story.id, first_seen=story.first_seen, last_seen=story.last_seen,
+                                             title=story.title, sources=list(story.sources),
+                                             best_score=story.best_score)
+    new, table = stmt.excluded, StoryRow.__table__.c  # type: ignore[attr-defined]
+    more = func.json_array_length(new.sources) >= func.json_array_length(table.sources)
+    session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+        "first_seen": case((new.first_seen < table.first_seen, new.first_seen), else_=table.first_seen),
+        "last_seen": case((new.last_seen > table.last_seen, new.last_seen), else_=table.last_seen),
+        "title": case((more, new.title), else_=table.title),
+        "sources": case((more, new.sources), else_=table.sources),
+        "best_score": case((new.best_score > table.best_score, new.best_score), else_=table.best_score),
+    }))
 
 
 def assign(session: Session, item_id: int, story_id: str) -> None:
@@ -95,6 +101,15 @@ def score_of(row: ScoreRow) -> Score:
                  tuple(row.terms))
 
 
+def scores_of(session: Session, item_ids: Sequence[int]) -> dict[int, dict[str, Score]]:
+    """item id -> watchlist -> its stored score."""
+    out: dict[int, dict[str, Score]] = defaultdict(dict)
+    for chunk in _chunks(item_ids):
+        for row in session.exec(select(ScoreRow).where(col(ScoreRow.item_id).in_(chunk))):
+            out[row.item_id][row.watchlist] = score_of(row)
+    return dict(out)
+
+
 def story_items(session: Session, story_id: str, watchlist: str, since: datetime) -> list[StoryItem]:
     """The story's items seen at or after `since`, each with its feed as source and its score for the watchlist.
     Sources are feed names: each feed carrying the story counts once."""
@@ -118,10 +133,14 @@ def alert_state(session: Session, story_id: str, watchlist: str) -> StoryAlertSt
 
 
 def save_alert_state(session: Session, story_id: str, watchlist: str, state: StoryAlertState, now: datetime) -> None:
-    row = _state_row(session, story_id, watchlist) or StoryAlertRow(story_id=story_id, watchlist=watchlist)
-    row.severity, row.step, row.sources = int(state.severity), state.step, state.sources
-    row.alerts, row.deescalated, row.last_alert_at = state.alerts, state.deescalated, now
-    session.add(row)
+    """Upsert in one statement; a state with fewer alerts than the stored one (an older decision committed
+    late) does not replace it."""
+    values = {"severity": int(state.severity), "step": state.step, "sources": state.sources, "alerts": state.alerts,
+              "deescalated": state.deescalated, "last_alert_at": now}
+    stmt = _insert(session, StoryAlertRow).values(story_id=story_id, watchlist=watchlist, **values)
+    table = StoryAlertRow.__table__.c  # type: ignore[attr-defined]
+    session.execute(stmt.on_conflict_do_update(index_elements=["story_id", "watchlist"], set_=values,
+                                               where=table.alerts <= state.alerts))
 
 
 def alerted_since(session: Session, watchlists: Sequence[str], since: datetime) -> list[StoryAlertRow]:
