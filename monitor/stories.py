@@ -3,8 +3,9 @@
 
 The index is a cache of the database (items.story_id and the stories table are the truth): built once per process
 from the stories and items in the window, kept across config reloads, and guarded by one lock because feeds are
-recorded in worker threads. Callers hold `StoryTracker.lock` for the whole transaction that files, scores and
-decides (monitor.service._record_success), so each decision sees every item filed before it.
+recorded in worker threads. The lock covers the in-memory work only (filing, each story's members and alert
+states, deciding), so each decision sees every item filed before it, committed or not, while the database work
+of parallel feeds still overlaps; docs/stories.md ("Concurrency") has the details.
 """
 
 from __future__ import annotations
@@ -198,8 +199,8 @@ def _file(tracker: StoryTracker, s: Session, by_name: dict[str, Watchlist], item
     return story, pending
 
 
-def alert_story(s: Session, watchlist: Watchlist, story_id: str, now: datetime, *, realert: float,
-                title: str = "") -> StoryAlertState | None:
+def alert_story(s: Session, watchlist: Watchlist, story_id: str, state: StoryAlertState, now: datetime, *,
+                realert: float, title: str = "") -> StoryAlertState | None:
     """The sweep's path: decide on the story's stored level; write the alert and the new state in the caller's
     transaction. Returns the new state if there was a decision."""
     policy_ = story_policy(watchlist)
@@ -208,7 +209,7 @@ def alert_story(s: Session, watchlist: Watchlist, story_id: str, now: datetime, 
     since = now - policy_.coverage
     level = story_level(store.story_items(s, story_id, watchlist.name, since), watchlist, since=since,
                         policy=policy_.corroboration)
-    decision = decide(store.alert_state(s, story_id, watchlist.name), level, policy_)
+    decision = decide(state, level, policy_)
     if decision is None:
         return None
     _write(s, _Pending(watchlist, story_id, decision, level), None, None, None, now, realert=realert, title=title)
@@ -284,12 +285,13 @@ def sweep(engine: Engine, config: Config, tracker: StoryTracker, now: datetime) 
     lookback = max(SWEEP_LOOKBACK, *(2 * wl.stories.window for wl in watchlists.values()))
     alerts = 0
     with tracker.lock, session(engine) as s:
-        for state in store.alerted_since(s, list(watchlists), now - timedelta(seconds=lookback)):
-            row = s.get(StoryRow, state.story_id)
-            new = alert_story(s, watchlists[state.watchlist], state.story_id, now,
+        for stored in store.alerted_since(s, list(watchlists), now - timedelta(seconds=lookback)):
+            row = s.get(StoryRow, stored.story_id)
+            state = tracker.state(s, stored.story_id, stored.watchlist)  # memory is ahead of uncommitted rows
+            new = alert_story(s, watchlists[stored.watchlist], stored.story_id, state, now,
                               realert=config.settings.delivery.realert, title=row.title if row else "")
             if new is not None:
-                tracker.states[(state.story_id, state.watchlist)] = new
+                tracker.states[(stored.story_id, stored.watchlist)] = new
                 alerts += new.alerts - state.alerts
         s.commit()
     return alerts
