@@ -168,6 +168,47 @@ def feeds_export_opml(group_config: str | None, config_dir: str | None) -> None:
     click.echo(export_opml(load(config_dir or group_config)).decode("utf-8"), nl=False)
 
 
+def _duration(value: str) -> float:
+    from monitor.config import parse_duration
+
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="24h", show_default=True, help="Stories seen within this long (90m, 24h, 7d).")
+def stories(config_dir: str | None, since: str) -> None:
+    """Stories (one text through many feeds): sources, best score, severity, title."""
+    from monitor.commands.stories import stories_table
+
+    click.echo(stories_table(load(config_dir), _duration(since)))
+
+
+@cli.command()
+@config_option
+@click.option("--since", default="7d", show_default=True, help="Replay items fetched within this long.")
+@click.option("--watchlist", "watchlist_name", default=None, help="Only this watchlist.")
+@click.option("--chart", "chart_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a PNG chart of daily escalation score and alert counts per watchlist.")
+def backtest(config_dir: str | None, since: str, watchlist_name: str | None, chart_path: Path | None) -> None:
+    """Replay stored items through the current watchlists, stories and trend rules; nothing is sent or written."""
+    from monitor.commands.backtest import chart, replay, report
+
+    config = load(config_dir)
+    if watchlist_name and watchlist_name not in {w.name for w in config.watchlists}:
+        click.echo(f"no watchlist {watchlist_name!r} (have: {', '.join(w.name for w in config.watchlists)})",
+                   err=True)
+        sys.exit(EXIT_USAGE)
+    result = replay(config, _duration(since), watchlist_name)
+    click.echo(report(result))
+    if chart_path is not None:
+        chart(result, chart_path)
+        click.echo(f"chart: {chart_path}")
+
+
 @cli.group()
 def alerts() -> None:
     """Inspect and retry alerts."""

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from monitor.domain import Actor, Keyword, NotifyRule, Severity, Watchlist
+from monitor.domain import Actor, Keyword, NotifyRule, Severity, StoryOptions, TrendOptions, Watchlist
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.yamlfile import YamlDoc, read_yaml
 
@@ -124,6 +124,10 @@ class ReloadSettings(Strict):
     debounce: Duration = 0.3  # editors write a file in several steps: wait for them to settle
 
 
+class StorySettings(Strict):
+    window: Duration = Field(default=48 * 3600.0, gt=0)  # how long a story stays open for new copies
+
+
 class MonitorSettings(Strict):
     database: str = DEFAULT_DATABASE
     polling: PollingSettings = PollingSettings()
@@ -131,6 +135,7 @@ class MonitorSettings(Strict):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     retention: Duration = 90 * 86400.0
+    stories: StorySettings = StorySettings()
     reload: ReloadSettings = ReloadSettings()
     shutdown_grace: Duration = 20.0  # SIGTERM: how long in-flight polls and deliveries may take to finish
 
@@ -332,6 +337,41 @@ class SeveritiesModel(Strict):
         return self
 
 
+class CorroborationModel(Strict):
+    weight: float = Field(default=1.5, ge=0)
+    cap: float = Field(default=6.0, ge=0)
+    steps: tuple[int, ...] = (5, 20)
+
+    @field_validator("steps")
+    @classmethod
+    def _ascending_steps(cls, steps: tuple[int, ...]) -> tuple[int, ...]:
+        if any(s < 2 for s in steps) or list(steps) != sorted(set(steps)):
+            raise ValueError("steps must be ascending source counts of 2 or more")
+        return steps
+
+
+class StoriesModel(Strict):
+    deescalation: bool = False
+    window: Duration = Field(default=24 * 3600.0, gt=0)
+    corroboration: CorroborationModel = CorroborationModel()
+
+    def to_domain(self) -> StoryOptions:
+        c = self.corroboration
+        return StoryOptions(self.deescalation, self.window, c.weight, c.cap, c.steps)
+
+
+class TrendsModel(Strict):
+    enabled: bool = True
+    window: Duration = Field(default=3600.0, gt=0, le=86400.0)
+    min_count: int = Field(default=5, ge=1)
+    ratio: float = Field(default=3.0, gt=1)
+    z: float = Field(default=3.0, gt=0)
+    cooldown: Duration = Field(default=6 * 3600.0, ge=0)
+
+    def to_domain(self) -> TrendOptions:
+        return TrendOptions(self.enabled, self.window, self.min_count, self.ratio, self.z, self.cooldown)
+
+
 class WatchlistModel(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
@@ -344,6 +384,8 @@ class WatchlistModel(Strict):
     languages: tuple[str, ...] = ()
     require_actor: bool = False
     proximity_window: int = Field(default=12, ge=1, le=100)
+    stories: StoriesModel = StoriesModel()
+    trends: TrendsModel = TrendsModel()
 
 
 class LexiconModel(Strict):
@@ -420,6 +462,8 @@ def _build_watchlist(model: WatchlistModel, doc: YamlDoc, lexicons: Mapping[str,
         languages=tuple(lang.lower() for lang in model.languages),
         require_actor=model.require_actor,
         proximity_window=model.proximity_window,
+        stories=model.stories.to_domain(),
+        trends=model.trends.to_domain(),
     )
 
 

@@ -35,7 +35,7 @@ log = structlog.get_logger("monitor.daemon")
 
 HEARTBEAT = 1.0  # seconds between event-loop heartbeats (what /healthz checks)
 # Runtime fields that belong to the process, not to the configuration: a reload carries them over.
-_PROCESS_FIELDS = ("clock", "rng", "worker")
+_PROCESS_FIELDS = ("clock", "rng", "worker", "stories")  # stories: the StoryIndex
 
 
 def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
@@ -43,6 +43,7 @@ def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
     ensure_schema(engine)
     rt = Runtime.build(config, engine)
     service.sync_feeds(rt)
+    rt.stories.load(engine, rt.clock(), config.settings.stories.window)  # once per process; a reload keeps it
     return rt
 
 

@@ -110,6 +110,29 @@ class NotifyRule:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryOptions:
+    """Per watchlist `stories:`: how its story alerts behave (seconds for durations)."""
+
+    deescalation: bool = False  # a short notice when an alerted story fades; off by default
+    window: float = 24 * 3600.0  # the trailing coverage window a story's level is measured over
+    corroboration_weight: float = 1.5
+    corroboration_cap: float = 6.0
+    steps: tuple[int, ...] = (5, 20)  # source counts at which an update goes out
+
+
+@dataclass(frozen=True, slots=True)
+class TrendOptions:
+    """Per watchlist `trends:`: spike alerts per watchlist and actor against a baseline (seconds)."""
+
+    enabled: bool = True
+    window: float = 3600.0
+    min_count: int = 5
+    ratio: float = 3.0
+    z: float = 3.0
+    cooldown: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Watchlist:
     name: str
     actors: tuple[Actor, ...] = ()
@@ -122,6 +145,8 @@ class Watchlist:
     languages: tuple[str, ...] = ()  # item languages this watchlist applies to; empty = all
     require_actor: bool = False
     proximity_window: int = 12  # words between an actor and an escalation term
+    stories: StoryOptions = StoryOptions()
+    trends: TrendOptions = TrendOptions()
 
     def severity_for(self, score: float) -> Severity:
         result = Severity.NONE

@@ -1,4 +1,5 @@
-"""APScheduler jobs: poll due feeds (schedule lives in the database), drain the outbox."""
+"""APScheduler jobs: poll due feeds (schedule lives in the database), drain the outbox, story sweeps and trend
+alerts, retention."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import service
+from monitor import retention, service, stories, trending
 from monitor.delivery import digest_triggers
 from monitor.service import Runtime
 from monitor.store.tables import FeedRow
 
 log = structlog.get_logger("monitor.scheduler")
 HEARTBEAT = 10.0
+STORIES = trending.PERIOD.total_seconds()  # story sweep (expiry, de-escalation) and trend evaluation
+RETENTION = 3600.0  # looks hourly; prunes once per day per cluster
 
 
 class Jobs:
@@ -84,6 +87,34 @@ class Jobs:
         except Exception:
             log.exception("heartbeat_failed")
 
+    async def stories_tick(self) -> None:
+        """Close stories that left the window, de-escalation notices, trend alerts; deliver what they wrote."""
+        rt = self.runtime()
+        now = rt.clock()
+        try:
+            written = await asyncio.to_thread(stories.sweep, rt.engine, rt.config, rt.stories, now)
+            written += await asyncio.to_thread(trending.run_trends, rt.engine, rt.config, rt.worker, now)
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            return
+        except Exception:
+            log.exception("stories_tick_failed")
+            return
+        if written and not self.stopping:
+            await self.deliver_tick()
+
+    async def retention_tick(self) -> None:
+        rt = self.runtime()
+        try:
+            await asyncio.to_thread(retention.run_retention, rt.engine, rt.config.settings.retention, rt.worker,
+                                    rt.clock())
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+        except Exception:
+            log.exception("retention_tick_failed")
+
     async def deliver_tick(self) -> None:
         if self.stopping:
             return
@@ -122,6 +153,8 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
     scheduler.add_job(jobs.poll_tick, "interval", seconds=tick, id="poll", next_run_time=_soon())
     scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
     scheduler.add_job(jobs.heartbeat_tick, "interval", seconds=HEARTBEAT, id="heartbeat", next_run_time=_soon())
+    scheduler.add_job(jobs.stories_tick, "interval", seconds=STORIES, id="stories")
+    scheduler.add_job(jobs.retention_tick, "interval", seconds=RETENTION, id="retention", next_run_time=_soon())
     # Digests: held deliveries fall due at the cron time (delivery computes it from the same trigger);
     # this job runs a delivery pass right then instead of at the next tick.
     for channel, trigger in digest_triggers(jobs.runtime().config).items():

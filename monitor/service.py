@@ -15,17 +15,16 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from alerts.render import Rendered, Renderer
 from alerts.sender import Sender
 from monitor import delivery
 from monitor.config import Config
-from monitor.core import health, rules
+from monitor.core import health
 from monitor.core.cadence import adaptive_interval, publishing_gap
 from monitor.core.schedule import failure_delay, success_delay
 from monitor.core.scoring import Scorer
-from monitor.domain import AlertMessage, FeedSpec, Item, Score
+from monitor.domain import FeedSpec, Score
 from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.parse import ParsedFeed
@@ -33,6 +32,7 @@ from monitor.feeds.pool import CpuPool
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
+from monitor.stories import StoryTracker, file_and_alert
 
 DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler report it
 
@@ -62,6 +62,8 @@ class Runtime:
     # handler sleep in steps of up to 100 ms, which left the parse workers idle.
     writer: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="feed-db"))
     worker: str = field(default_factory=cluster.new_worker_id)
+    # the process-wide story index: built empty here, loaded once (daemon start or first use), kept on reload
+    stories: StoryTracker = field(default_factory=StoryTracker)
 
     @property
     def lease(self) -> float:
@@ -237,7 +239,7 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         s.add(row)
         s.flush()  # a write first: SQLite now holds the write lock, so the dedup below sees a settled database
         new = repo.insert_new_items(s, row.id, [i for i in parsed.items if i.uid in scores], now)
-        alerts = sum(_score_and_alert(rt, s, row, item_id, item, now, scores[item.uid]) for item_id, item in new)
+        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now)
         if new:
             row.last_new_item_at = now
         elif row.last_new_item_at is None:
@@ -252,34 +254,6 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         s.add(row)
         s.commit()
         return len(new), alerts, row
-
-
-def _score_and_alert(rt: Runtime, s: Session, feed: FeedRow, item_id: int, item: Item, now: datetime,
-                     scores: list[Score]) -> int:
-    alerts = 0
-    by_name = {wl.name: wl for wl in rt.config.watchlists}
-    for score in scores:
-        if score.value == 0 and not score.contributions:
-            continue
-        repo.add_score(s, item_id, score, now)
-        channels = rules.channels_for(by_name[score.watchlist], score, feed.tags)
-        if channels:
-            alert_id = delivery.add_alert(
-                s, watchlist=score.watchlist, item_id=item_id, subject=delivery.subject_of(item_id), score=score,
-                message=_message(item, feed.name, score).to_json(), channels=channels, now=now,
-                realert=rt.config.settings.delivery.realert)
-            if alert_id is not None:
-                alerts += 1
-                log.info("alert_created", alert=alert_id, watchlist=score.watchlist, feed=feed.name,
-                         item=item_id, severity=score.severity.label, score=score.value, channels=list(channels))
-    return alerts
-
-
-def _message(item: Item, feed: str, score: Score) -> AlertMessage:
-    return AlertMessage(alert_id=0, watchlist=score.watchlist, severity=score.severity, score=score.value,
-                        title=item.title, link=item.link, feed=feed, published=item.published,
-                        summary=item.summary[:500], actors=score.actors, terms=score.terms,
-                        contributions=score.top(8))
 
 
 def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> FeedRow:

@@ -110,7 +110,7 @@ def add_score(session: Session, item_id: int, score: Score, now: datetime) -> No
     # A Core insert (compiled once, cached) rather than an ORM object: a new feed stores dozens of scores.
     session.execute(insert(ScoreRow.__table__), {  # type: ignore[attr-defined]
         "item_id": item_id, "watchlist": score.watchlist, "value": score.value, "severity": int(score.severity),
-        "contributions": contributions, "created_at": now})
+        "contributions": contributions, "created_at": now, "actors": list(score.actors), "terms": list(score.terms)})
 
 
 # --- alerts (the outbox) ---
@@ -119,13 +119,15 @@ def add_score(session: Session, item_id: int, score: Score, now: datetime) -> No
 @dataclass(frozen=True)
 class NewAlert:
     dedup_key: str
-    item_id: int
+    item_id: int | None  # None: a trend alert, about no one item
     watchlist: str
     severity: int
     score: float
     message: dict[str, Any]
     channels: tuple[str, ...]
     subject: str = ""  # the story or item, for the re-alert window
+    kind: str = "item"  # item, story_first, story_update, deescalation, trend
+    story_id: str | None = None
 
 
 def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
@@ -133,6 +135,7 @@ def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
     stmt = _insert(session, AlertRow).values(
         dedup_key=alert.dedup_key, item_id=alert.item_id, watchlist=alert.watchlist, severity=alert.severity,
         score=alert.score, message=alert.message, status="pending", created_at=now, subject=alert.subject,
+        kind=alert.kind, story_id=alert.story_id,
     ).on_conflict_do_nothing(index_elements=["dedup_key"])
     alert_id = session.execute(stmt.returning(col(AlertRow.id))).scalar()
     if alert_id is None:

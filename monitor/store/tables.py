@@ -63,11 +63,41 @@ class ItemRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=20)
     published: datetime = Field(index=True)
     fetched_at: datetime
+    story_id: str | None = Field(default=None, max_length=300, index=True)  # monitor.stories files it
+
+
+class StoryRow(SQLModel, table=True):
+    """Near-duplicate items (one text through many feeds); the id is its first item's id as text."""
+
+    __tablename__ = "stories"
+    id: str = Field(primary_key=True, max_length=300)
+    first_seen: datetime
+    last_seen: datetime = Field(index=True)
+    title: str = ""
+    sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    best_score: float = 0.0
+
+
+class StoryAlertRow(SQLModel, table=True):
+    """What has gone out for one story and watchlist (core.story_rules.StoryAlertState), written with the alert."""
+
+    __tablename__ = "story_alerts"
+    __table_args__ = (UniqueConstraint("story_id", "watchlist", name="uq_story_alerts_story_watchlist"),)
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: str = Field(max_length=300, index=True)
+    watchlist: str = Field(max_length=200)
+    severity: int = 0
+    step: int = 0
+    sources: int = 0
+    alerts: int = 0
+    deescalated: bool = False
+    last_alert_at: datetime | None = None
 
 
 class ScoreRow(SQLModel, table=True):
     __tablename__ = "scores"
-    __table_args__ = (UniqueConstraint("item_id", "watchlist", name="uq_scores_item_watchlist"),)
+    __table_args__ = (UniqueConstraint("item_id", "watchlist", name="uq_scores_item_watchlist"),
+                      Index("ix_scores_watchlist_created", "watchlist", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="items.id", index=True)
     watchlist: str = Field(max_length=200)
@@ -75,13 +105,16 @@ class ScoreRow(SQLModel, table=True):
     severity: int
     contributions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+    # matched actors and escalation terms, so trend counts are one query over (watchlist, created_at)
+    actors: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
 class AlertRow(SQLModel, table=True):
     __tablename__ = "alerts"
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(unique=True, max_length=300)
-    item_id: int = Field(foreign_key="items.id", index=True)
+    item_id: int | None = Field(default=None, foreign_key="items.id", index=True)  # None: a trend alert
     watchlist: str = Field(max_length=200)
     severity: int
     score: float
@@ -91,6 +124,8 @@ class AlertRow(SQLModel, table=True):
     # The story or item the alert is about ("item:42", "url:<digest>"): the re-alert window is per
     # (watchlist, subject), and the dedup key is (watchlist, subject, severity).
     subject: str = Field(default="", max_length=300, index=True)
+    kind: str = Field(default="item", max_length=20)  # item, story_first, story_update, deescalation, trend
+    story_id: str | None = Field(default=None, max_length=300, index=True)
 
 
 class DeliveryRow(SQLModel, table=True):

@@ -18,6 +18,7 @@ from tests.alerts.helpers import serve_feed, watchlist
 from tests.conftest import ROOT
 from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, Request, Response, WebhookReceiver
+from tests.support.words import distinct
 
 pytestmark = pytest.mark.slow
 ALERTS = 20
@@ -56,7 +57,7 @@ def test_sigkill_mid_batch_then_restart_delivers_each_alert_once_per_channel(
         return Response(200, b"ok", delay=0.05)
 
     webhook.routes["/slow"] = slow
-    url = serve_feed(feed_server, [(f"k{i}", f"NATO war report {i}") for i in range(ALERTS)])
+    url = serve_feed(feed_server, [(f"k{i}", f"NATO war report {i} {distinct(i)}") for i in range(ALERTS)])
     hook = f"json://127.0.0.1:{webhook.port}"
     config = write_config(
         tmp_path / "config", feeds=[{"url": url, "name": "Wire"}],

@@ -12,6 +12,7 @@ from monitor.store.db import session
 from tests.alerts.helpers import START, Setup, serve_feed, setup, watchlist
 from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, WebhookReceiver
+from tests.support.words import distinct
 
 
 def _named(webhook: WebhookReceiver, path: str) -> list[int]:
@@ -20,7 +21,7 @@ def _named(webhook: WebhookReceiver, path: str) -> list[int]:
 
 def test_a_storm_of_500_alerts_respects_the_limit_and_names_every_alert_once(
         tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver) -> None:
-    items = [(f"s{i}", f"NATO war bulletin {i}") for i in range(500)]
+    items = [(f"s{i}", f"NATO war bulletin {i} {distinct(i)}") for i in range(500)]
     s = setup(tmp_path, serve_feed(feed_server, items), {"ops": {
         "urls": [f"json://127.0.0.1:{webhook.port}/ops"], "rate_limit": {"messages": 10, "per": "1m"},
         "summary_size": 25}})

@@ -14,6 +14,7 @@ import pytest
 from tests.support.configdir import write_config
 from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, http_get, wait_until, watchlist
 from tests.support.servers import HttpServer, Response, WebhookReceiver, free_port
+from tests.support.words import distinct
 
 pytestmark = pytest.mark.slow
 StartDaemon = Callable[..., Daemon]
@@ -27,9 +28,9 @@ def test_sigterm_during_a_poll_round_and_a_delivery_batch_loses_nothing(
         tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver, start_daemon: StartDaemon) -> None:
     fast, slow = GrowingFeed("Fast"), GrowingFeed("Slow", delay=3.0)
     for i in range(1, 5):
-        fast.add(f"Alpha fast report {i}")
+        fast.add(f"Alpha fast report {i} {distinct(i)}")
     for i in range(1, 3):
-        slow.add(f"Alpha slow report {i}")
+        slow.add(f"Alpha slow report {i} {distinct(100 + i)}")
     feed_server.routes["/fast.xml"], feed_server.routes["/slow.xml"] = fast, slow
     webhook.routes["/hook"] = Response(200, b"ok", delay=0.7)  # a slow channel: the batch takes seconds
     config = write_config(

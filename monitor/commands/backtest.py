@@ -1,0 +1,154 @@
+"""`monitor backtest`: replay stored items through the current watchlists, a fresh StoryIndex, the story alert
+rules and the trend rules, sending and writing nothing; what would have alerted, per day, and a chart."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.commands.inspect import _open
+from monitor.commands.table import table
+from monitor.config import Config
+from monitor.core import trends
+from monitor.core.scoring import Scorer
+from monitor.core.stories import StoryIndex
+from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
+from monitor.core.trends import TrendSubject
+from monitor.domain import Document, Score, Watchlist
+from monitor.store import stories as store
+from monitor.stories import story_policy
+from monitor.trending import PERIOD, policy_for
+
+EXPIRE_EVERY = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Hit:
+    at: datetime
+    watchlist: str
+    kind: str  # story_first, story_update, deescalation, trend
+    severity: str
+    text: str
+
+
+@dataclass
+class Day:
+    score: float = 0.0  # the highest story level of the day
+    story_alerts: int = 0
+    trend_alerts: int = 0
+
+
+@dataclass
+class Backtest:
+    items: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    days: dict[tuple[str, str], Day] = field(default_factory=lambda: defaultdict(Day))  # (day, watchlist)
+
+
+def replay(config: Config, since: float, watchlist: str | None = None, now: datetime | None = None) -> Backtest:
+    now = now or datetime.now(UTC)
+    watchlists = [w for w in config.watchlists if watchlist is None or w.name == watchlist]
+    with _open(config) as s:
+        items = store.items_between(s, now - timedelta(seconds=since), now)
+    return run(items, watchlists, window=config.settings.stories.window)
+
+
+def run(items: Sequence[store.StoredItem], watchlists: Sequence[Watchlist], *, window: float) -> Backtest:
+    result = Backtest(items=len(items))
+    by_name = {w.name: w for w in watchlists}
+    scorer = Scorer(watchlists)
+    index = StoryIndex()
+    members: dict[str, list[tuple[datetime, str, dict[str, Score]]]] = defaultdict(list)
+    states: dict[tuple[str, str], StoryAlertState] = {}
+    times: dict[TrendSubject, list[datetime]] = defaultdict(list)
+    checked: dict[TrendSubject, datetime] = {}
+    last_trend: dict[TrendSubject, datetime] = {}
+    history_start = items[0].fetched_at if items else None
+    next_expiry = history_start + EXPIRE_EVERY if history_start else None
+    for item in items:
+        at = item.fetched_at
+        if next_expiry and at >= next_expiry:
+            index.expire(at - timedelta(seconds=window))
+            next_expiry = at + EXPIRE_EVERY
+        story_id = index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed, at=at).story_id
+        scores = {sc.watchlist: sc for sc in scorer.score(Document(item.title, item.summary), tags=item.tags)
+                  if sc.value > 0}
+        members[story_id].append((at, item.feed, scores))
+        day = at.strftime("%Y-%m-%d")
+        for name, score in scores.items():
+            wl = by_name[name]
+            policy = story_policy(wl)
+            if policy is not None:
+                since = at - policy.coverage
+                level = story_level([StoryItem(t, src, sc.get(name)) for t, src, sc in members[story_id]], wl,
+                                    since=since, policy=policy.corroboration)
+                stats = result.days[(day, name)]
+                stats.score = max(stats.score, level.value)
+                decision = decide(states.get((story_id, name), StoryAlertState()), level, policy)
+                if decision is not None:
+                    states[(story_id, name)] = decision.state
+                    stats.story_alerts += 1
+                    result.hits.append(Hit(at, name, f"story_{decision.kind.value}", decision.severity.label,
+                                           f"{'; '.join(decision.reasons)}, {level.sources} sources: {item.title}"))
+            if wl.trends.enabled and history_start is not None:
+                _trend(result, wl, score, at, history_start, times, checked, last_trend)
+    return result
+
+
+def _trend(result: Backtest, wl: Watchlist, score: Score, at: datetime, history_start: datetime,
+           times: dict[TrendSubject, list[datetime]], checked: dict[TrendSubject, datetime],
+           last_trend: dict[TrendSubject, datetime]) -> None:
+    """Like the scheduled job: each subject evaluated at most once per job period."""
+    policy = policy_for(wl)
+    for subject in trends.subjects(score):
+        times[subject].append(at)
+        if subject in checked and at - checked[subject] < PERIOD:
+            continue
+        checked[subject] = at
+        decision = trends.trend(times[subject], subject, now=at, history_start=history_start, policy=policy)
+        if trends.alert_due(decision, last_trend.get(subject), at, policy):
+            last_trend[subject] = at
+            result.days[(at.strftime("%Y-%m-%d"), wl.name)].trend_alerts += 1
+            result.hits.append(Hit(at, wl.name, "trend", "warning", decision.explanation))
+
+
+def report(result: Backtest) -> str:
+    days = sorted(result.days.items())
+    summary = table(["day", "watchlist", "max score", "story alerts", "trend alerts"],
+                    [(d, wl, f"{v.score:.1f}", v.story_alerts, v.trend_alerts) for (d, wl), v in days])
+    hits = table(["when", "watchlist", "kind", "severity", "what"],
+                 [(h.at.strftime("%Y-%m-%d %H:%M"), h.watchlist, h.kind, h.severity, h.text) for h in result.hits],
+                 max_width=100)
+    total = len(result.hits)
+    return (f"replayed {result.items} items: {total} alert{'' if total == 1 else 's'} would have gone out "
+            f"(nothing was sent or written)\n\n{summary}\n\nWould have alerted:\n{hits}")
+
+
+def chart(result: Backtest, path: Path) -> None:
+    """Daily escalation score (lines) and alert counts (bars) per watchlist, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    days = sorted({d for d, _ in result.days})
+    names = sorted({wl for _, wl in result.days})
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    width = 0.8 / max(1, len(names))
+    for n, name in enumerate(names):
+        rows = [result.days.get((d, name)) for d in days]
+        top.plot(range(len(days)), [r.score if r else 0.0 for r in rows], marker="o", label=name)
+        bottom.bar([i + n * width for i in range(len(days))],
+                   [(r.story_alerts + r.trend_alerts) if r else 0 for r in rows], width=width, label=name)
+    top.set_ylabel("max escalation score")
+    bottom.set_ylabel("alerts")
+    bottom.set_xticks(range(len(days)), days, rotation=30, ha="right")
+    top.set_title("Backtest: what the current watchlists would have done")
+    if names:
+        top.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

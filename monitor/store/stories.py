@@ -1,0 +1,231 @@
+"""Storage for stories: story rows, item assignments, per-story alert state, the rows a story's level and a
+trend count are computed from, and retention."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, exists, func, not_, or_, update
+from sqlmodel import Session, col, select
+
+from monitor.core.stories import Story
+from monitor.core.story_rules import StoryAlertState, StoryItem
+from monitor.domain import Contribution, Score, Severity
+from monitor.store.repo import _insert
+from monitor.store.tables import (
+    AlertRow,
+    AttemptRow,
+    DeliveryRow,
+    FeedRow,
+    ItemRow,
+    JobRunRow,
+    ScoreRow,
+    SendRow,
+    StoryAlertRow,
+    StoryRow,
+)
+
+# --- stories and items ---
+
+
+def save_story(session: Session, story: Story) -> None:
+    """Insert or update the story's row from an index snapshot. One statement (INSERT ... ON CONFLICT), so two
+    transactions filing copies of a new story at once both succeed; an older snapshot committed last never
+    shrinks the sources or lowers last_seen and best_score."""
+    stmt = _insert(session, StoryRow).values(id=story.id, first_seen=story.first_seen, last_seen=story.last_seen,
+                                             title=story.title, sources=list(story.sources),
+                                             best_score=story.best_score)
+    new, table = stmt.excluded, StoryRow.__table__.c  # type: ignore[attr-defined]
+    more = func.json_array_length(new.sources) >= func.json_array_length(table.sources)
+    session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+        "first_seen": case((new.first_seen < table.first_seen, new.first_seen), else_=table.first_seen),
+        "last_seen": case((new.last_seen > table.last_seen, new.last_seen), else_=table.last_seen),
+        "title": case((more, new.title), else_=table.title),
+        "sources": case((more, new.sources), else_=table.sources),
+        "best_score": case((new.best_score > table.best_score, new.best_score), else_=table.best_score),
+    }))
+
+
+def assign(session: Session, item_id: int, story_id: str) -> None:
+    session.execute(update(ItemRow).where(col(ItemRow.id) == item_id).values(story_id=story_id))
+
+
+def stories_since(session: Session, since: datetime) -> list[StoryRow]:
+    query = select(StoryRow).where(col(StoryRow.last_seen) >= since).order_by(col(StoryRow.first_seen))
+    return list(session.exec(query))
+
+
+def story_severities(session: Session, story_ids: Sequence[str]) -> dict[str, int]:
+    """The highest item severity of each story, over every watchlist."""
+    if not story_ids:
+        return {}
+    rows = session.exec(select(ItemRow.story_id, func.max(ScoreRow.severity))
+                        .join(ScoreRow, col(ScoreRow.item_id) == col(ItemRow.id))
+                        .where(col(ItemRow.story_id).in_(list(story_ids))).group_by(col(ItemRow.story_id)))
+    return {str(story_id): int(sev or 0) for story_id, sev in rows}
+
+
+@dataclass(frozen=True)
+class StoredItem:
+    id: int
+    story_id: str | None
+    feed: str
+    tags: tuple[str, ...]
+    title: str
+    summary: str
+    link: str
+    published: datetime
+    fetched_at: datetime
+
+
+def items_between(session: Session, start: datetime, end: datetime, *,
+                  story_ids: Iterable[str] | None = None) -> list[StoredItem]:
+    """Items fetched in [start, end], oldest first, with their feed's name and tags."""
+    query = (select(ItemRow, FeedRow.name, FeedRow.tags).join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+             .where(col(ItemRow.fetched_at) >= start, col(ItemRow.fetched_at) <= end)
+             .order_by(col(ItemRow.fetched_at), col(ItemRow.id)))
+    if story_ids is not None:
+        query = query.where(col(ItemRow.story_id).in_(list(story_ids)))
+    return [StoredItem(i.id or 0, i.story_id, name, tuple(tags or ()), i.title, i.summary, i.link, i.published,
+                       i.fetched_at) for i, name, tags in session.exec(query)]
+
+
+def score_of(row: ScoreRow) -> Score:
+    contributions = tuple(Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])),
+                                       float(c["value"]), c.get("detail", "")) for c in row.contributions)
+    return Score(row.watchlist, row.value, Severity(row.severity), contributions, tuple(row.actors),
+                 tuple(row.terms))
+
+
+def scores_of(session: Session, item_ids: Sequence[int]) -> dict[int, dict[str, Score]]:
+    """item id -> watchlist -> its stored score."""
+    out: dict[int, dict[str, Score]] = defaultdict(dict)
+    for chunk in _chunks(item_ids):
+        for row in session.exec(select(ScoreRow).where(col(ScoreRow.item_id).in_(chunk))):
+            out[row.item_id][row.watchlist] = score_of(row)
+    return dict(out)
+
+
+def story_items(session: Session, story_id: str, watchlist: str, since: datetime) -> list[StoryItem]:
+    """The story's items seen at or after `since`, each with its feed as source and its score for the watchlist.
+    Sources are feed names: each feed carrying the story counts once."""
+    query = (select(ItemRow.fetched_at, FeedRow.name, ScoreRow)
+             .join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+             .join(ScoreRow, and_(col(ScoreRow.item_id) == col(ItemRow.id), col(ScoreRow.watchlist) == watchlist),
+                   isouter=True)
+             .where(col(ItemRow.story_id) == story_id, col(ItemRow.fetched_at) >= since))
+    return [StoryItem(at, name, score_of(score) if score is not None else None)
+            for at, name, score in session.exec(query)]
+
+
+# --- per-story alert state ---
+
+
+def alert_state(session: Session, story_id: str, watchlist: str) -> StoryAlertState:
+    row = _state_row(session, story_id, watchlist)
+    if row is None:
+        return StoryAlertState()
+    return StoryAlertState(Severity(row.severity), row.step, row.sources, row.alerts, row.deescalated)
+
+
+def save_alert_state(session: Session, story_id: str, watchlist: str, state: StoryAlertState, now: datetime) -> None:
+    """Upsert in one statement; a state with fewer alerts than the stored one (an older decision committed
+    late) does not replace it."""
+    values = {"severity": int(state.severity), "step": state.step, "sources": state.sources, "alerts": state.alerts,
+              "deescalated": state.deescalated, "last_alert_at": now}
+    stmt = _insert(session, StoryAlertRow).values(story_id=story_id, watchlist=watchlist, **values)
+    table = StoryAlertRow.__table__.c  # type: ignore[attr-defined]
+    session.execute(stmt.on_conflict_do_update(index_elements=["story_id", "watchlist"], set_=values,
+                                               where=table.alerts <= state.alerts))
+
+
+def alerted_since(session: Session, watchlists: Sequence[str], since: datetime) -> list[StoryAlertRow]:
+    """Alert states of stories that alerted since `since` (what a de-escalation sweep looks at)."""
+    if not watchlists:
+        return []
+    return list(session.exec(select(StoryAlertRow).where(
+        col(StoryAlertRow.watchlist).in_(list(watchlists)), col(StoryAlertRow.alerts) > 0,
+        col(StoryAlertRow.last_alert_at) >= since, not_(col(StoryAlertRow.deescalated)))))
+
+
+def _state_row(session: Session, story_id: str, watchlist: str) -> StoryAlertRow | None:
+    return session.exec(select(StoryAlertRow).where(StoryAlertRow.story_id == story_id,
+                                                    StoryAlertRow.watchlist == watchlist)).first()
+
+
+# --- trends ---
+
+
+def escalation_scores(session: Session, watchlist: str, since: datetime,
+                      until: datetime) -> list[tuple[datetime, tuple[str, ...]]]:
+    """(created_at, actors) of the watchlist's escalation-scored items (positive, with an escalation term)."""
+    rows = session.exec(select(ScoreRow.created_at, ScoreRow.actors, ScoreRow.terms)
+                        .where(ScoreRow.watchlist == watchlist, col(ScoreRow.value) > 0,
+                               col(ScoreRow.created_at) >= since, col(ScoreRow.created_at) <= until)
+                        .order_by(col(ScoreRow.created_at)))
+    return [(at, tuple(actors or ())) for at, actors, terms in rows if terms]
+
+
+def history_start(session: Session, watchlist: str) -> datetime | None:
+    """Since when the watchlist's scores are on record."""
+    value: datetime | None = session.exec(
+        select(func.min(ScoreRow.created_at)).where(ScoreRow.watchlist == watchlist)).one()
+    return value
+
+
+def last_alert_at(session: Session, watchlist: str, subject: str) -> datetime | None:
+    value: datetime | None = session.exec(select(func.max(AlertRow.created_at)).where(
+        AlertRow.watchlist == watchlist, AlertRow.subject == subject)).one()
+    return value
+
+
+# --- retention ---
+
+
+def prune(session: Session, before: datetime) -> dict[str, int]:
+    """Delete what is older than `before`: alerts whose deliveries are all settled (never one still pending or
+    being sent) with their deliveries and attempts, sends nothing refers to, items no kept alert refers to with
+    their scores, stories last seen before it with their alert state, and finished job runs."""
+    counts: dict[str, int] = defaultdict(int)
+    unsettled = exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id),
+                               col(DeliveryRow.status).in_(["pending", "sending"]))
+    old_alerts = select(AlertRow.id).where(col(AlertRow.created_at) < before, col(AlertRow.status) != "pending",
+                                           not_(unsettled))
+    alert_ids = [i for i in session.exec(old_alerts) if i is not None]
+    for chunk in _chunks(alert_ids):
+        deliveries = select(DeliveryRow.id).where(col(DeliveryRow.alert_id).in_(chunk))
+        counts["attempts"] += _rowcount(session.execute(
+            delete(AttemptRow).where(col(AttemptRow.delivery_id).in_(deliveries))))
+        counts["deliveries"] += _rowcount(session.execute(
+            delete(DeliveryRow).where(col(DeliveryRow.alert_id).in_(chunk))))
+        counts["alerts"] += _rowcount(session.execute(delete(AlertRow).where(col(AlertRow.id).in_(chunk))))
+    used = or_(exists().where(col(DeliveryRow.send_id) == col(SendRow.id)),
+               exists().where(col(AttemptRow.send_id) == col(SendRow.id)))
+    counts["sends"] = _rowcount(session.execute(
+        delete(SendRow).where(col(SendRow.started_at) < before, col(SendRow.status) != "sending", not_(used))))
+    kept = exists().where(col(AlertRow.item_id) == col(ItemRow.id))
+    old_items = [i for i in session.exec(select(ItemRow.id).where(col(ItemRow.fetched_at) < before, not_(kept)))
+                 if i is not None]
+    for chunk in _chunks(old_items):
+        counts["scores"] += _rowcount(session.execute(delete(ScoreRow).where(col(ScoreRow.item_id).in_(chunk))))
+        counts["items"] += _rowcount(session.execute(delete(ItemRow).where(col(ItemRow.id).in_(chunk))))
+    old_stories = [s for s in session.exec(select(StoryRow.id).where(col(StoryRow.last_seen) < before))]
+    for chunk in _chunks(old_stories):
+        counts["story_alerts"] += _rowcount(session.execute(
+            delete(StoryAlertRow).where(col(StoryAlertRow.story_id).in_(chunk))))
+        counts["stories"] += _rowcount(session.execute(delete(StoryRow).where(col(StoryRow.id).in_(chunk))))
+    counts["job_runs"] = _rowcount(session.execute(delete(JobRunRow).where(col(JobRunRow.started_at) < before)))
+    return dict(counts)
+
+
+def _chunks(ids: Sequence[Any], size: int = 500) -> Iterable[list[Any]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
