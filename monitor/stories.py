@@ -149,6 +149,7 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     by_name = {wl.name: wl for wl in config.watchlists}
     stories: dict[str, Story] = {}
     writes: list[tuple[_Pending, int, Item]] = []
+    assignments: list[tuple[int, str]] = []
     for item_id, item in new:
         scores = [sc for sc in scored.get(item.uid, ()) if sc.value != 0 or sc.contributions]
         for score in scores:
@@ -156,9 +157,10 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
         with tracker.lock:
             tracker.ensure_loaded(s, now, config.settings.stories.window)
             story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now)
-        store.assign(s, item_id, story.id)
+        assignments.append((item_id, story.id))
         stories[story.id] = story  # the latest snapshot of each story wins
         writes += [(p, item_id, item) for p in pending]
+    store.assign(s, assignments)
     # Shared rows in one order (story id, watchlist) in every transaction: two feeds carrying the same stories
     # in different orders wait for each other instead of deadlocking on PostgreSQL.
     for story_id in sorted(stories):

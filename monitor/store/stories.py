@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, not_, or_, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, not_, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.core.stories import Story
@@ -50,8 +50,12 @@ def save_story(session: Session, story: Story) -> None:
     }))
 
 
-def assign(session: Session, item_id: int, story_id: str) -> None:
-    session.execute(update(ItemRow).where(col(ItemRow.id) == item_id).values(story_id=story_id))
+def assign(session: Session, assignments: Sequence[tuple[int, str]]) -> None:
+    """Items' story ids, one executemany for a whole document rather than a statement per item."""
+    if assignments:
+        table: Any = ItemRow.__table__  # type: ignore[attr-defined]  # Core: an executemany with a WHERE on a bound id
+        session.execute(update(table).where(table.c.id == bindparam("item")).values(story_id=bindparam("story")),
+                        [{"item": item_id, "story": story_id} for item_id, story_id in assignments])
 
 
 def stories_since(session: Session, since: datetime) -> list[StoryRow]:
