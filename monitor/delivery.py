@@ -115,10 +115,15 @@ def subject_of(item_id: int, story_id: int | None = None) -> str:
     return f"story:{story_id}" if story_id is not None else f"item:{item_id}"
 
 
+def prior_alerts(s: Session, watchlist: str, subject: str) -> list[Prior]:
+    """Earlier alerts about `subject`, for the re-alert window (story alerts and item alerts alike)."""
+    return [Prior(Severity(sev), created) for sev, created in outbox.prior_alerts(s, watchlist, subject)]
+
+
 def add_alert(s: Session, *, watchlist: str, item_id: int, subject: str, score: Score, message: dict[str, Any],
               channels: tuple[str, ...], now: datetime, realert: float) -> int | None:
     """Write the alert (and its deliveries) unless the re-alert window suppresses it."""
-    priors = [Prior(Severity(sev), created) for sev, created in outbox.prior_alerts(s, watchlist, subject)]
+    priors = prior_alerts(s, watchlist, subject)
     if not policy.should_alert(priors, score.severity, now=now, window=realert):
         log.info("alert_suppressed", watchlist=watchlist, item=item_id, subject=subject,
                  severity=score.severity.label, reason="realert_window")

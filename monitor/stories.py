@@ -21,7 +21,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from alerts import policy
-from alerts.policy import Prior
 from monitor.config import Config
 from monitor.core import rules
 from monitor.core.corroboration import CorroborationPolicy
@@ -38,8 +37,9 @@ from monitor.core.story_rules import (
     story_alert_key,
     story_level,
 )
-from monitor.domain import AlertMessage, Item, Score, Severity, Watchlist
-from monitor.store import outbox, repo
+from monitor.delivery import prior_alerts
+from monitor.domain import AlertMessage, Item, Score, Watchlist
+from monitor.store import repo
 from monitor.store import stories as store
 from monitor.store.db import session
 from monitor.store.tables import FeedRow, StoryRow
@@ -245,8 +245,7 @@ def _realert_allows(s: Session, watchlist: str, subject: str, decision: StoryDec
                     realert: float) -> bool:
     """The outbox's re-alert window still guards first alerts (a story whose state was lost alerts again only
     when its severity rises); updates and notices follow the story's own ladder."""
-    priors = [Prior(Severity(sev), created) for sev, created in outbox.prior_alerts(s, watchlist, subject)]
-    return policy.should_alert(priors, decision.severity, now=now, window=realert)
+    return policy.should_alert(prior_alerts(s, watchlist, subject), decision.severity, now=now, window=realert)
 
 
 def _message(watchlist: str, decision: StoryDecision, score: Score, sources: int, item: Item | None,

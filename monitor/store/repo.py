@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import func, insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -143,39 +143,6 @@ def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
     for channel in alert.channels:
         session.add(DeliveryRow(alert_id=alert_id, channel=channel, next_attempt_at=now))
     return int(alert_id)
-
-
-def due_deliveries(session: Session, now: datetime, limit: int = 100) -> list[tuple[DeliveryRow, AlertRow]]:
-    """Superseded by monitor.store.outbox (claims, leases, attempts); kept until parallel branches land."""
-    query = (
-        select(DeliveryRow, AlertRow)
-        .join(AlertRow, col(AlertRow.id) == col(DeliveryRow.alert_id))
-        .where(DeliveryRow.status == "pending", col(DeliveryRow.next_attempt_at) <= now)
-        .order_by(col(DeliveryRow.next_attempt_at), col(DeliveryRow.id))
-        .limit(limit)
-    )
-    return [(d, a) for d, a in session.exec(query)]
-
-
-def record_delivery(session: Session, delivery_id: int, *, ok: bool, error: str | None, now: datetime,
-                    retry_at: datetime | None) -> None:
-    """One attempt's outcome. `retry_at` None after a failure means: give up."""
-    if ok:
-        values: dict[str, Any] = {"status": "delivered", "delivered_at": now, "last_error": None}
-    else:
-        values = {"status": "pending" if retry_at else "failed", "last_error": (error or "")[:2000]}
-        if retry_at:
-            values["next_attempt_at"] = retry_at
-    values["attempts"] = col(DeliveryRow.attempts) + 1
-    session.execute(update(DeliveryRow).where(col(DeliveryRow.id) == delivery_id).values(**values))
-    alert_id = session.exec(select(DeliveryRow.alert_id).where(DeliveryRow.id == delivery_id)).one()
-    _refresh_alert_status(session, alert_id)
-
-
-def _refresh_alert_status(session: Session, alert_id: int) -> None:
-    statuses = set(session.exec(select(DeliveryRow.status).where(DeliveryRow.alert_id == alert_id)))
-    status = "pending" if "pending" in statuses else ("failed" if "failed" in statuses else "delivered")
-    session.execute(update(AlertRow).where(col(AlertRow.id) == alert_id).values(status=status))
 
 
 def list_alerts(session: Session, status: str | None = None, limit: int = 100) -> list[AlertRow]:
