@@ -151,7 +151,8 @@ def role_naive(base: str, feeds: str) -> None:
 
 
 def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
-    """CPU per item, one thread, same documents: feedparser.parse alone vs parse+normalise+dedup+store+score."""
+    """CPU per item, one thread, same documents: feedparser.parse alone vs the pipeline (parse and normalise, dedup,
+    score, fingerprint for story clustering, store: items, scores, stories, alerts)."""
     import feedparser
     from sqlalchemy import func
     from sqlmodel import select
@@ -159,6 +160,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
     from monitor import logging as logsetup
     from monitor import service
     from monitor.config import load_config
+    from monitor.core.stories import fingerprint_of
     from monitor.daemon import open_runtime
     from monitor.feeds.fetch import FetchResult
     from monitor.feeds.parse import parse_feed
@@ -175,7 +177,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
     rt = open_runtime(load_config(Path(config_dir), env={}))
     with session(rt.engine) as s:
         rows = {r.name: r for r in s.exec(select(FeedRow))}
-    stages = dict.fromkeys(("parse", "dedup", "score", "store"), 0.0)
+    stages = dict.fromkeys(("parse", "dedup", "score", "fingerprint", "store"), 0.0)
     stored = 0
 
     def timed(stage: str, fn: Any, *a: Any, **kw: Any) -> Any:
@@ -193,8 +195,10 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
         scores = timed("score", lambda items, known: {
             i.uid: rt.scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
             parsed.items, known)
+        prints = timed("fingerprint", lambda items: {
+            i.uid: fingerprint_of(i.title, i.summary) for i in items if i.uid in scores}, parsed.items)
         result = FetchResult(200, row.url, doc, headers["content-type"], etag=None)
-        new, _alerts, _row = timed("store", service._record_success, rt, row, result, parsed, scores)
+        new, _alerts, _row = timed("store", service._record_success, rt, row, result, parsed, scores, prints)
         stored += new
     pipeline = sum(stages.values())
     with session(rt.engine) as s:

@@ -7,7 +7,7 @@ import asyncio
 import html
 import os
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,6 +24,7 @@ from monitor.core import health
 from monitor.core.cadence import adaptive_interval, publishing_gap
 from monitor.core.schedule import failure_delay, success_delay
 from monitor.core.scoring import Scorer
+from monitor.core.stories import Fingerprint
 from monitor.domain import FeedSpec, Score
 from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
@@ -159,7 +160,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     if parsed.bozo:
         bound.warning("feed_not_well_formed", bozo=parsed.bozo_kind, error=parsed.bozo_message,
                       items=len(parsed.items))
-    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed, scores)
+    new, alerts, row = await _write(rt, _record_success, rt, feed, result, parsed, scores, ingested.fingerprints)
     await _tell_health(rt, row)
     if new:
         bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))
@@ -228,9 +229,10 @@ def _record_unchanged(rt: Runtime, feed: FeedRow, result: FetchResult) -> FeedRo
 
 
 def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
-                    scores: dict[str, list[Score]]) -> tuple[int, int, FeedRow]:
-    """One transaction: new items, their scores, their alerts and the feed's bookkeeping, or none of them.
-    `scores` holds the scores of the items that were not known; an item without one is not new."""
+                    scores: dict[str, list[Score]],
+                    fingerprints: Mapping[str, Fingerprint] | None = None) -> tuple[int, int, FeedRow]:
+    """One transaction: new items, their scores, their stories, their alerts and the feed's bookkeeping, or none
+    of them. `scores` holds the scores of the items that were not known; an item without one is not new."""
     now = rt.clock()
     with session(rt.engine) as s:
         row = s.get(FeedRow, feed.id)
@@ -239,7 +241,7 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         s.add(row)
         s.flush()  # a write first: SQLite now holds the write lock, so the dedup below sees a settled database
         new = repo.insert_new_items(s, row.id, [i for i in parsed.items if i.uid in scores], now)
-        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now)
+        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now, fingerprints or {})
         if new:
             row.last_new_item_at = now
         elif row.last_new_item_at is None:

@@ -24,7 +24,7 @@ from alerts import policy
 from monitor.config import Config
 from monitor.core import rules
 from monitor.core.corroboration import CorroborationPolicy
-from monitor.core.stories import Story, StoryIndex
+from monitor.core.stories import Fingerprint, Story, StoryIndex
 from monitor.core.story_rules import (
     StoryAlertKind,
     StoryAlertState,
@@ -90,11 +90,12 @@ class StoryTracker:
         self.loaded = True
         log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
 
-    def state(self, s: Session, story_id: str, watchlist: str) -> StoryAlertState:
-        """The alert state, from memory or else the database (the caller holds the lock)."""
+    def state(self, s: Session, story_id: str, watchlist: str, *, fresh: bool = False) -> StoryAlertState:
+        """The alert state, from memory or else the database (the caller holds the lock). `fresh`: the story was
+        created just now and named after its first item's id, unique in the database, so no state is stored."""
         key = (story_id, watchlist)
         if key not in self.states:
-            self.states[key] = store.alert_state(s, story_id, watchlist)
+            self.states[key] = StoryAlertState() if fresh else store.alert_state(s, story_id, watchlist)
         return self.states[key]
 
     def expire(self, now: datetime, window: float) -> int:
@@ -138,9 +139,10 @@ class _Pending:
 
 
 def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracker: StoryTracker, s: Session,
-                   feed: FeedRow, new: Sequence[tuple[int, Item]], now: datetime) -> int:
-    """File and decide each new item with its scores (by uid, computed in the parse workers), writing in the
-    caller's transaction; returns the alerts written.
+                   feed: FeedRow, new: Sequence[tuple[int, Item]], now: datetime,
+                   fingerprints: Mapping[str, Fingerprint] | None = None) -> int:
+    """File and decide each new item with its scores and text fingerprint (by uid, computed in the parse workers;
+    a missing fingerprint is computed here), writing in the caller's transaction; returns the alerts written.
 
     The lock covers only the index and the in-memory levels and states (filing and deciding), so feeds recorded
     in parallel threads see each other's items at once and their database work still runs concurrently."""
@@ -150,33 +152,37 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     stories: dict[str, Story] = {}
     writes: list[tuple[_Pending, int, Item]] = []
     assignments: list[tuple[int, str]] = []
+    kept: list[tuple[int, Score]] = []
     for item_id, item in new:
         scores = [sc for sc in scored.get(item.uid, ()) if sc.value != 0 or sc.contributions]
-        for score in scores:
-            repo.add_score(s, item_id, score, now)
+        kept += [(item_id, score) for score in scores]
         with tracker.lock:
             tracker.ensure_loaded(s, now, config.settings.stories.window)
-            story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now)
+            story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now,
+                                   (fingerprints or {}).get(item.uid))
         assignments.append((item_id, story.id))
         stories[story.id] = story  # the latest snapshot of each story wins
         writes += [(p, item_id, item) for p in pending]
+    repo.add_scores(s, kept, now)
     store.assign(s, assignments)
     # Shared rows in one order (story id, watchlist) in every transaction: two feeds carrying the same stories
     # in different orders wait for each other instead of deadlocking on PostgreSQL.
-    for story_id in sorted(stories):
-        store.save_story(s, stories[story_id])
+    store.save_stories(s, [stories[story_id] for story_id in sorted(stories)])
     writes.sort(key=lambda w: (w[0].story_id, w[0].watchlist.name, w[0].decision.state.alerts))
     return sum(_write(s, p, item_id, item, feed, now, realert=config.settings.delivery.realert)
                for p, item_id, item in writes)
 
 
 def _file(tracker: StoryTracker, s: Session, by_name: dict[str, Watchlist], item_id: int, item: Item,
-          source: str, scores: Sequence[Score], now: datetime) -> tuple[Story, list[_Pending]]:
+          source: str, scores: Sequence[Score], now: datetime,
+          fingerprint: Fingerprint | None) -> tuple[Story, list[_Pending]]:
     key = str(item_id)
-    assignment = tracker.index.add(key, title=item.title, summary=item.summary, source=source, at=now)
+    assignment = tracker.index.add(key, title=item.title, summary=item.summary, source=source, at=now,
+                                   fingerprint=fingerprint)
     for score in scores:
         tracker.index.record_score(key, score)
     story = tracker.index.story(assignment.story_id) or _lone(assignment.story_id, item, now)
+    fresh = assignment.is_new_story and story.id == key
     members = tracker.members.setdefault(story.id, [])
     members.append(Member(now, source, {sc.watchlist: sc for sc in scores}))
     pending = []
@@ -188,7 +194,7 @@ def _file(tracker: StoryTracker, s: Session, by_name: dict[str, Watchlist], item
         since = now - policy_.coverage
         level = story_level([StoryItem(m.at, m.source, m.scores.get(wl.name)) for m in members], wl, since=since,
                             policy=policy_.corroboration)
-        decision = decide(tracker.state(s, story.id, wl.name), level, policy_)
+        decision = decide(tracker.state(s, story.id, wl.name, fresh=fresh), level, policy_)
         if decision is not None:
             tracker.states[(story.id, wl.name)] = decision.state
             pending.append(_Pending(wl, story.id, decision, level))

@@ -22,6 +22,9 @@ NUM_PERM = 128
 BANDS = 25
 ROWS = 5
 SHINGLE = 3  # words per shingle
+# A bucket holding more values than this says little (a common word, a templated headline) and would make every
+# insert and query scan it: it keeps only its newest values. An evicted value still sits in its other buckets.
+BUCKET_CAP = 64
 
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1).permutations
 _SCHEME = "affine32"
@@ -81,7 +84,8 @@ T = TypeVar("T", bound=Hashable)
 
 
 class BandIndex(Generic[T]):
-    """LSH over band keys: BANDS tables mapping a bucket key to the values filed under it.
+    """LSH over band keys: BANDS tables mapping a bucket key to the values filed under it (at most BUCKET_CAP,
+    the newest).
 
     A lean stand-in for datasketch's MinHashLSH (which keeps a set per bucket: about 9 KB per entry against
     about 2.5 KB here); query cost depends on the number of near neighbours, not on the size of the index.
@@ -100,6 +104,8 @@ class BandIndex(Generic[T]):
             if held is None:
                 table[key] = value
             elif isinstance(held, list):
+                if len(held) >= BUCKET_CAP:
+                    del held[0]
                 held.append(value)
             else:
                 table[key] = [held, value]
@@ -109,7 +115,8 @@ class BandIndex(Generic[T]):
         for table, key in zip(self._tables, keys.tolist(), strict=True):
             held = table.get(key)
             if isinstance(held, list):
-                held.remove(value)
+                if value in held:  # else evicted from this crowded bucket already
+                    held.remove(value)
                 if len(held) == 1:
                     table[key] = held[0]
             elif held is not None and held == value:

@@ -91,6 +91,21 @@ class _Text:
         self.live = True
 
 
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What clustering needs of an item's text. Computing it is most of the cost of filing an item, and it needs
+    no index, so the parse workers compute it off the daemon's main process."""
+
+    title_norm: str
+    body: str  # normalised title + lead
+    keys: _Keys | None  # MinHash band keys; None for a text without words
+
+
+def fingerprint_of(title: str, summary: str) -> Fingerprint:
+    title_norm, body = prepare(title, summary)
+    return Fingerprint(title_norm, body, _signatures(title_norm, body) if body else None)
+
+
 def prepare(title: str, summary: str) -> tuple[str, str]:
     """(normalised title, normalised title + lead). A summary repeating the title loses the repeat."""
     head, rest = normalise(title), normalise(summary)
@@ -139,22 +154,22 @@ class StoryIndex:
         return (s.snapshot() for s in self._stories.values())
 
     def add(self, key: str, *, title: str, summary: str, source: str, at: datetime,
-            story_id: str | None = None) -> StoryAssignment:
+            story_id: str | None = None, fingerprint: Fingerprint | None = None) -> StoryAssignment:
         """File one item. `at`: when it entered the window (its fetch time is the robust choice; feeds lie about
         publication dates). `source`: what corroboration counts (a feed name, or better the publisher's host).
         `story_id`: put the item in that story without clustering (rebuilding from stored assignments; then
         `is_new_story` only says the index had not seen the story). Adding a key already in the index changes
-        nothing and returns its current assignment."""
+        nothing and returns its current assignment. `fingerprint`: of this title and summary, computed earlier."""
         if key in self._items:
             known = self._items[key].story
             return StoryAssignment(known.id, False, len(known.sources), False, known.items, key, 100.0)
-        title_norm, body = prepare(title, summary)
+        title_norm, body = (fingerprint.title_norm, fingerprint.body) if fingerprint else prepare(title, summary)
         matched: _Text | None = None
         score = 0.0
-        keys: _Keys | None = None
+        keys = fingerprint.keys if fingerprint else None
         story = self._stories.get(story_id) if story_id is not None else None
         if story_id is None and body:
-            matched, score, keys = self._find(title_norm, body)
+            matched, score, keys = self._find(title_norm, body, keys)
             story = matched.story if matched else None
         created = story is None
         if story is None:
@@ -211,11 +226,11 @@ class StoryIndex:
 
     # --- internals ---
 
-    def _find(self, title_norm: str, body: str) -> tuple[_Text | None, float, _Keys | None]:
+    def _find(self, title_norm: str, body: str, keys: _Keys | None) -> tuple[_Text | None, float, _Keys | None]:
         exact = self._exact.get(body)
         if exact is not None:
-            return exact, 100.0, None
-        keys = _signatures(title_norm, body)
+            return exact, 100.0, keys
+        keys = keys or _signatures(title_norm, body)
         title_keys, body_keys = keys
         candidates = dict.fromkeys(self._by_body.query(body_keys, MAX_CANDIDATES))
         if title_keys is not None:

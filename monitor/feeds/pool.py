@@ -22,6 +22,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from monitor.core.scoring import Scorer
+from monitor.core.stories import Fingerprint, fingerprint_of
 from monitor.domain import Score, Watchlist
 from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
@@ -40,6 +41,7 @@ PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still
 class Ingested:
     parsed: ParsedFeed
     scores: Scores  # by uid, for the items not known to be stored already
+    fingerprints: dict[str, Fingerprint]  # by uid, the same items: story clustering's share of the CPU work
     scoring_seconds: float  # measured in the worker: the daemon's metrics cannot see inside it
 
 
@@ -65,9 +67,10 @@ def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None,
     parsed = parse_feed(content, **parse)
     tags = parse.get("tags", ())
     start = time.perf_counter()
-    scores = {i.uid: scorer.score(i.document, tags=tags, language=i.language)
-              for i in parsed.items if i.uid not in known}
-    return Ingested(parsed, scores, time.perf_counter() - start)
+    fresh = [i for i in parsed.items if i.uid not in known]
+    scores = {i.uid: scorer.score(i.document, tags=tags, language=i.language) for i in fresh}
+    scoring = time.perf_counter() - start
+    return Ingested(parsed, scores, {i.uid: fingerprint_of(i.title, i.summary) for i in fresh}, scoring)
 
 
 class CpuPool:

@@ -102,15 +102,17 @@ def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now:
     return [(row_id, by_uid[uid]) for row_id, uid in rows]
 
 
-def add_score(session: Session, item_id: int, score: Score, now: datetime) -> None:
-    contributions = [
-        {"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value, "detail": c.detail}
-        for c in score.contributions
-    ]
-    # A Core insert (compiled once, cached) rather than an ORM object: a new feed stores dozens of scores.
-    session.execute(insert(ScoreRow.__table__), {  # type: ignore[attr-defined]
-        "item_id": item_id, "watchlist": score.watchlist, "value": score.value, "severity": int(score.severity),
-        "contributions": contributions, "created_at": now, "actors": list(score.actors), "terms": list(score.terms)})
+def add_scores(session: Session, scores: Sequence[tuple[int, Score]], now: datetime) -> None:
+    """Scores of (item id, score): one Core executemany (compiled once, cached) for a whole document."""
+    if not scores:
+        return
+    rows = [{"item_id": item_id, "watchlist": score.watchlist, "value": score.value,
+             "severity": int(score.severity), "created_at": now, "actors": list(score.actors),
+             "terms": list(score.terms),
+             "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value,
+                                "detail": c.detail} for c in score.contributions]}
+            for item_id, score in scores]
+    session.execute(insert(ScoreRow.__table__), rows)  # type: ignore[attr-defined]
 
 
 # --- alerts (the outbox) ---

@@ -32,22 +32,26 @@ from monitor.store.tables import (
 # --- stories and items ---
 
 
-def save_story(session: Session, story: Story) -> None:
-    """Insert or update the story's row from an index snapshot. One statement (INSERT ... ON CONFLICT), so two
+def save_stories(session: Session, stories: Sequence[Story]) -> None:
+    """Insert or update story rows from index snapshots, in one executemany of INSERT ... ON CONFLICT, so two
     transactions filing copies of a new story at once both succeed; an older snapshot committed last never
     shrinks the sources or lowers last_seen and best_score."""
-    stmt = _insert(session, StoryRow).values(id=story.id, first_seen=story.first_seen, last_seen=story.last_seen,
-                                             title=story.title, sources=list(story.sources),
-                                             best_score=story.best_score)
-    new, table = stmt.excluded, StoryRow.__table__.c  # type: ignore[attr-defined]
+    if not stories:
+        return
+    rows: Any = StoryRow.__table__  # type: ignore[attr-defined]  # Core: an executemany, compiled once
+    upsert = _insert(session, rows)
+    new, table = upsert.excluded, rows.c
     more = func.json_array_length(new.sources) >= func.json_array_length(table.sources)
-    session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+    stmt = upsert.on_conflict_do_update(index_elements=["id"], set_={
         "first_seen": case((new.first_seen < table.first_seen, new.first_seen), else_=table.first_seen),
         "last_seen": case((new.last_seen > table.last_seen, new.last_seen), else_=table.last_seen),
         "title": case((more, new.title), else_=table.title),
         "sources": case((more, new.sources), else_=table.sources),
         "best_score": case((new.best_score > table.best_score, new.best_score), else_=table.best_score),
-    }))
+    })
+    session.connection().execute(stmt, [
+        {"id": story.id, "first_seen": story.first_seen, "last_seen": story.last_seen, "title": story.title,
+         "sources": list(story.sources), "best_score": story.best_score} for story in stories])
 
 
 def assign(session: Session, assignments: Sequence[tuple[int, str]]) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.core.neardup import normalise
-from monitor.core.stories import StoryIndex, prepare
+from monitor.core.stories import StoryIndex, fingerprint_of, prepare
 from monitor.domain import Item, Score, Severity
 from tests.support.newscorpus import find_item, load_items
 
@@ -191,6 +192,19 @@ def test_the_same_text_never_starts_a_second_story(title: str, summary: str, sou
     ids = {index.add(f"k{n}", title=title, summary=summary, source=s, at=minutes(n)).story_id
            for n, s in enumerate(sources)}
     assert len(ids) == 1 or not normalise(title + " " + summary)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ops)
+def test_a_fingerprint_computed_elsewhere_files_items_exactly_as_the_index_would(operations: list[_Op]) -> None:
+    """The parse workers fingerprint items for the daemon's index: both ways must cluster alike."""
+    here, elsewhere = StoryIndex(), StoryIndex()
+    for n, op in enumerate(sorted(operations, key=lambda o: o.minute)):
+        at = minutes(op.minute)
+        own = here.add(str(n), title=op.title, summary=op.summary, source=op.source, at=at)
+        given_ = elsewhere.add(str(n), title=op.title, summary=op.summary, source=op.source, at=at,
+                               fingerprint=pickle.loads(pickle.dumps(fingerprint_of(op.title, op.summary))))
+        assert own == given_
 
 
 # --- real data: hand-labelled pairs from the shared corpus ---
