@@ -7,9 +7,9 @@ in every process (an index rebuilt after a restart behaves like the one it repla
 from __future__ import annotations
 
 import unicodedata
-from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Sequence
 from typing import Generic, TypeVar
+from zlib import crc32
 
 import numpy as np
 import numpy.typing as npt
@@ -26,8 +26,10 @@ SHINGLE = 3  # words per shingle
 # insert and query scan it: it keeps only its newest values. An evicted value still sits in its other buckets.
 BUCKET_CAP = 64
 
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1).permutations
 _SCHEME = "affine32"
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme=_SCHEME).permutations
+_A, _B = (np.asarray(p[: BANDS * ROWS], dtype=np.uint32) for p in _PERMUTATIONS)
+_MAX32 = np.uint32(0xFFFFFFFF)
 # Odd 64-bit multipliers: a band's ROWS hash values -> one 64-bit bucket key (arithmetic wraps modulo 2^64).
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                  0xFF51AFD7ED558CCD][:ROWS], dtype=np.uint64)
@@ -65,12 +67,35 @@ def shingles(words: list[str], size: int = SHINGLE) -> set[str]:
 
 
 def signature(features: Iterable[str]) -> BandKeys:
-    """MinHash (datasketch, NUM_PERM permutations) of a feature set, folded into BANDS bucket keys."""
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    minhash.update_batch([f.encode("utf-8") for f in features])
-    rows = minhash.hashvalues[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
-    keys: BandKeys = (rows * _MIX).sum(axis=1, dtype=np.uint64)
-    return keys
+    """MinHash (datasketch's affine32 scheme, NUM_PERM permutations) of a feature set, folded into BANDS bucket
+    keys."""
+    return signatures([features])[0]
+
+
+def signatures(feature_sets: Sequence[Iterable[str]]) -> list[BandKeys]:
+    """`signature` of several feature sets in one vectorised pass: the same values as datasketch's
+    MinHash(scheme="affine32", hashfunc=zlib.crc32).update_batch (a test holds them equal) at a third of its
+    cost, which was most of the cost of filing an item. crc32 rather than datasketch's default SHA-1: six times
+    cheaper per shingle, and the MurmurHash3 finalizer datasketch applies first spreads its bits."""
+    sets = [[crc32(f.encode("utf-8")) for f in features] for features in feature_sets]
+    filled = [n for n, hashes in enumerate(sets) if hashes]
+    mins = np.full((len(sets), BANDS * ROWS), _MAX32, dtype=np.uint32)
+    if filled:
+        flat = np.fromiter((h for n in filled for h in sets[n]), dtype=np.uint32)
+        permuted = _fmix32(flat)[:, None] * _A + _B  # uint32 arithmetic wraps, as datasketch's affine32
+        starts = np.cumsum([0] + [len(sets[n]) for n in filled[:-1]])
+        mins[filled] = np.minimum.reduceat(permuted, starts, axis=0)
+    rows = mins.astype(np.uint64).reshape(len(sets), BANDS, ROWS)
+    return list((rows * _MIX).sum(axis=2, dtype=np.uint64))
+
+
+def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """MurmurHash3's 32-bit finalizer, which datasketch applies to every input hash before the permutations."""
+    hv = hv ^ (hv >> np.uint32(16))
+    hv = hv * np.uint32(0x85EBCA6B)
+    hv = hv ^ (hv >> np.uint32(13))
+    hv = hv * np.uint32(0xC2B2AE35)
+    return hv ^ (hv >> np.uint32(16))
 
 
 def similarity(a: str, b: str) -> float:
@@ -124,12 +149,18 @@ class BandIndex(Generic[T]):
         self._size -= 1
 
     def query(self, keys: BandKeys, limit: int) -> list[T]:
-        """Values sharing at least one band with `keys`, most shared bands first, at most `limit` of them."""
-        hits: Counter[T] = Counter()
+        """Values sharing at least one band with `keys`, most shared bands first (ties: first found first), at most
+        `limit` of them. A plain dict and one sort: Counter.most_common's heap costs more on a few hits."""
+        hits: dict[T, int] = {}
         for table, key in zip(self._tables, keys.tolist(), strict=True):
             held = table.get(key)
+            if held is None:
+                continue
             if isinstance(held, list):
-                hits.update(held)
-            elif held is not None:
-                hits[held] += 1
-        return [value for value, _ in hits.most_common(limit)]
+                for value in held:
+                    hits[value] = hits.get(value, 0) + 1
+            else:
+                hits[held] = hits.get(held, 0) + 1
+        if len(hits) < 2:
+            return list(hits)
+        return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 
-from monitor.core.neardup import BandIndex, BandKeys, normalise, shingles, signature, similarity
+from monitor.core.neardup import BandIndex, BandKeys, normalise, shingles, signatures, similarity
 from monitor.domain import Score
 
 LEAD_WORDS = 40  # words of the summary that count: feeds truncate summaries at different points
@@ -309,5 +309,6 @@ def _confirm(title_norm: str, body: str, candidate: _Text, *, titled: bool) -> f
 
 def _signatures(title_norm: str, body: str) -> _Keys:
     title_words = title_norm.split()
-    title_keys = signature(shingles(title_words, TITLE_SHINGLE)) if len(title_words) >= MIN_TITLE_WORDS else None
-    return title_keys, signature(shingles(body.split()))
+    body_keys, *title_keys = signatures([shingles(body.split()), *(
+        [shingles(title_words, TITLE_SHINGLE)] if len(title_words) >= MIN_TITLE_WORDS else [])])
+    return (title_keys[0] if title_keys else None), body_keys

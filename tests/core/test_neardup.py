@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
+from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.core.neardup import BANDS, BUCKET_CAP, BandIndex, shingles, signature
+from monitor.core.neardup import (
+    _MIX,
+    _PERMUTATIONS,
+    BANDS,
+    BUCKET_CAP,
+    NUM_PERM,
+    ROWS,
+    BandIndex,
+    shingles,
+    signature,
+    signatures,
+)
 
 
 def _keys(n: int) -> np.ndarray:
@@ -52,3 +66,22 @@ def test_texts_sharing_most_words_share_buckets_and_unrelated_ones_do_not() -> N
     index.insert(signature(shingles(a, 1)), "a")
     assert index.query(signature(shingles(b, 1)), limit=5) == ["a"]
     assert index.query(signature(shingles(c, 1)), limit=5) == []
+
+
+def _datasketch_keys(features: set[str]) -> np.ndarray:
+    """The reference: datasketch's own MinHash, folded into band keys as signature() does."""
+    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme="affine32", hashfunc=zlib.crc32)
+    minhash.update_batch([f.encode("utf-8") for f in features])
+    rows = minhash.hashvalues[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
+    return (rows * _MIX).sum(axis=1, dtype=np.uint64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sets(st.text(min_size=1, max_size=12), max_size=30), min_size=1, max_size=4))
+def test_vectorised_signatures_equal_datasketch_minhash(feature_sets: list[set[str]]) -> None:
+    computed = signatures(feature_sets)
+    assert len(computed) == len(feature_sets)
+    for features, keys in zip(feature_sets, computed, strict=True):
+        assert keys.dtype == np.uint64
+        assert keys.tolist() == _datasketch_keys(features).tolist()
+        assert signature(features).tolist() == keys.tolist()
