@@ -35,6 +35,7 @@ Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that we
 
 
 PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still its parent
+WORKER_NICENESS = 5
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class Ingested:
 def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     global _scorer
     _scorer = Scorer(watchlists)
+    # Below the daemon's own priority: the main process (fetching, the one writer) is on every document's path,
+    # workers are throughput. On 2 busy cores (500 feeds changed at once) a fetch's mean time fell from ~850 to
+    # ~550 ms and the writer's from 20 to 15 ms per feed; the round itself gained 0-10%, within the noise.
+    os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
 
 

@@ -4,6 +4,7 @@ dates, markup and scripts in summaries. Each case is a small document written ou
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from monitor.domain import Watchlist
 from monitor.feeds.parse import ParsedFeed, parse_feed
-from monitor.feeds.pool import CpuPool
+from monitor.feeds.pool import WORKER_NICENESS, CpuPool
 from tests.support.polling import WATCHLIST
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
@@ -134,16 +135,23 @@ def test_cpu_pool_parses_and_scores_off_the_loop(workers: int) -> None:
     doc = channel("<item><title>NATO warns of missile strike</title><guid>1</guid></item>"
                   '<item><title>Old news</title><guid isPermaLink="false">old</guid></item>').encode()
 
-    async def go() -> tuple[ParsedFeed, dict[str, list[float]]]:
+    async def go() -> tuple[ParsedFeed, dict[str, list[float]], list[str], list[int]]:
         pool = CpuPool(workers, [watchlist])
         try:
             ingested = await pool.ingest(doc, known=frozenset({"old"}), feed="f", url=URL, now=NOW)
             parsed, scores = ingested.parsed, ingested.scores
-            return parsed, {uid: [s.value for s in per_item] for uid, per_item in scores.items()}
+            processes = getattr(pool._executor, "_processes", None) or {}
+            niceness = [int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+                        for pid in processes]
+            return (parsed, {uid: [s.value for s in per_item] for uid, per_item in scores.items()},
+                    [fp.title_norm for fp in ingested.fingerprints.values()], niceness)
         finally:
             pool.close()
-    parsed, scores = asyncio.run(go())
+    parsed, scores, fingerprinted, niceness = asyncio.run(go())
     assert [i.title for i in parsed.items] == ["NATO warns of missile strike", "Old news"]
     assert list(scores) == [parsed.items[0].uid]  # the known item is not scored
+    assert fingerprinted == ["nato warns of missile strike"]  # nor fingerprinted for story clustering
+    # worker processes run below the daemon's priority, so the daemon's own thread keeps its core
+    assert set(niceness) == ({os.nice(0) + WORKER_NICENESS} if workers else set())
     values = scores[parsed.items[0].uid]
     assert values and values[0] > 0
