@@ -195,8 +195,8 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
         scores = timed("score", lambda items, known: {
             i.uid: rt.scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
             parsed.items, known)
-        prints = timed("fingerprint", lambda items: {
-            i.uid: fingerprint_of(i.title, i.summary) for i in items if i.uid in scores}, parsed.items)
+        prints = timed("fingerprint", lambda items, new: {
+            i.uid: fingerprint_of(i.title, i.summary) for i in items if i.uid in new}, parsed.items, scores)
         result = FetchResult(200, row.url, doc, headers["content-type"], etag=None)
         new, _alerts, _row = timed("store", service._record_success, rt, row, result, parsed, scores, prints)
         stored += new
