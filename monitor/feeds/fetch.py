@@ -31,6 +31,9 @@ class FetchLimits:
     user_agent: str = "escalation-monitor/0.1"
 
 
+DRAIN_LIMIT = 64 * 1024  # bytes of a redirect's or a 304's body read only to keep the connection
+
+
 @dataclass(frozen=True)
 class FetchResult:
     status: int
@@ -94,6 +97,7 @@ class Fetcher:
                 if response.status_code not in _REDIRECTS:
                     return await self._read(response, current, moved_to)
                 target = _location(response, current)
+                await _drain(response)
             finally:
                 await response.aclose()
             permanent = permanent and response.status_code in _PERMANENT
@@ -117,6 +121,7 @@ class Fetcher:
     async def _read(self, response: httpx.Response, url: str, moved_to: str | None) -> FetchResult:
         status = response.status_code
         if status == 304:
+            await _drain(response)
             return _result(response, url, b"", moved_to)
         if status >= 400 or status < 200:
             raise _http_error(response, url, self.clock())
@@ -148,6 +153,20 @@ class Fetcher:
         except httpx.HTTPError as exc:
             raise FetchError("connect", f"{type(exc).__name__}: {exc}"[:300], url=url,
                              status=response.status_code) from None
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small body to its end, so the connection goes back to the pool: closing a response mid-stream
+    closes its connection, and every 304 would cost the feed's host a new TCP (and TLS) handshake. A body over
+    DRAIN_LIMIT is left unread (the connection is closed instead)."""
+    read = 0
+    try:
+        async for chunk in response.aiter_raw():
+            read += len(chunk)
+            if read > DRAIN_LIMIT:
+                return
+    except httpx.HTTPError:
+        return  # the response itself was already understood; a broken connection is closed by aclose
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:

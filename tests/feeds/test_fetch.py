@@ -158,6 +158,28 @@ def test_redirect_to_another_scheme_is_refused(feed_server: HttpServer) -> None:
     assert failure(feed_server.url("/f")).kind == "redirects"
 
 
+def test_304s_and_redirects_keep_the_connection_for_the_next_request(feed_server: HttpServer) -> None:
+    """Steady state is mostly 304s: each must not cost the feed's host a new TCP (and TLS) handshake."""
+    feed_server.routes["/f"] = lambda req: (Response(304, b"", {"ETag": '"v1"'})
+                                            if req.headers.get("if-none-match") == '"v1"'
+                                            else Response(200, FEED, {"ETag": '"v1"'}))
+    feed_server.routes["/old"] = Response(301, b"moved to /f" * 100, {"Location": "/f"})
+
+    async def go() -> list[int]:
+        fetcher = Fetcher(FetchLimits(concurrency=1, per_host=1))
+        try:
+            first = await fetcher.fetch(feed_server.url("/f"))
+            again = [await fetcher.fetch(feed_server.url("/f"), etag=first.etag) for _ in range(3)]
+            moved = await fetcher.fetch(feed_server.url("/old"), etag=first.etag)
+            return [first.status, *(r.status for r in again), moved.status]
+        finally:
+            await fetcher.aclose()
+    assert asyncio.run(go()) == [200, 304, 304, 304, 304]
+    assert len(feed_server.requests) == 6  # the redirect and its target included
+    assert len({r.peer for r in feed_server.requests}) == 1
+
+
+
 @pytest.mark.parametrize(("status", "kind"), [(404, "http"), (500, "http"), (502, "http"), (410, "gone"),
                                               (429, "throttled"), (503, "throttled"), (401, "http")])
 def test_status_kinds(feed_server: HttpServer, status: int, kind: str) -> None:

@@ -33,6 +33,7 @@ class Request:
     body: bytes
     at: float
     status: int = 0  # what the server answered (0 until it did)
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one per TCP connection
 
 
 class Sequenced:
@@ -78,7 +79,7 @@ class HttpServer:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 req = Request(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body,
-                              time.monotonic())
+                              time.monotonic(), peer=self.client_address[:2])
                 outer.requests.append(req)
                 route = outer.routes.get(self.path.split("?")[0], outer.default)
                 resp = route(req) if callable(route) else route
