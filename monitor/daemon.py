@@ -25,7 +25,7 @@ from monitor.feeds.fetch import Fetcher
 from monitor.instrument import instrument
 from monitor.metrics import Metrics
 from monitor.reload import Reloader
-from monitor.scheduler import Jobs, build_scheduler
+from monitor.scheduler import Jobs, build_scheduler, schedule_digests
 from monitor.service import Runtime
 from monitor.store.db import make_engine
 from monitor.store.migrate import ensure_schema
@@ -184,6 +184,7 @@ class Daemon:
             self.scheduler.reschedule_job("deliver", trigger="interval", seconds=after.delivery.interval)
         if after.log.level != before.log.level:
             logsetup.set_level(after.log.level)
+        schedule_digests(self.scheduler, self.jobs.deliver_tick, new)
 
     # --- shutdown ---
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor import retention, service, stories, trending
+from monitor.config import Config
 from monitor.delivery import digest_triggers
 from monitor.service import Runtime
 from monitor.store.tables import FeedRow
@@ -155,11 +156,24 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
     scheduler.add_job(jobs.heartbeat_tick, "interval", seconds=HEARTBEAT, id="heartbeat", next_run_time=_soon())
     scheduler.add_job(jobs.stories_tick, "interval", seconds=STORIES, id="stories")
     scheduler.add_job(jobs.retention_tick, "interval", seconds=RETENTION, id="retention", next_run_time=_soon())
-    # Digests: held deliveries fall due at the cron time (delivery computes it from the same trigger);
-    # this job runs a delivery pass right then instead of at the next tick.
-    for channel, trigger in digest_triggers(jobs.runtime().config).items():
-        scheduler.add_job(jobs.deliver_tick, trigger, id=f"digest:{channel}", replace_existing=True)
+    schedule_digests(scheduler, jobs.deliver_tick, jobs.runtime().config)
     return scheduler
+
+
+def schedule_digests(scheduler: AsyncIOScheduler, deliver: Callable[[], Awaitable[None]], config: Config) -> None:
+    """One `digest:<channel>` job per channel with a digest cron, and none for any other channel: held deliveries
+    fall due at the cron time (delivery computes it from the same trigger), and this job runs a delivery pass
+    right then instead of at the next tick. Called at start and after every reload, so a digest added, changed
+    or removed in channels.yaml takes effect without a restart."""
+    wanted = {f"digest:{channel}": trigger for channel, trigger in digest_triggers(config).items()}
+    before = {job.id: str(job.trigger) for job in scheduler.get_jobs() if job.id.startswith("digest:")}
+    for job_id in before.keys() - wanted.keys():
+        scheduler.remove_job(job_id)
+    for job_id, trigger in wanted.items():
+        scheduler.add_job(deliver, trigger, id=job_id, replace_existing=True)
+    if before != {job_id: str(trigger) for job_id, trigger in wanted.items()}:
+        log.info("digests_scheduled", channels={job_id.removeprefix("digest:"): str(trigger)
+                                                for job_id, trigger in wanted.items()})
 
 
 def _soon() -> datetime:

@@ -117,6 +117,27 @@ def test_added_and_removed_feeds_join_and_leave_the_schedule(tmp_path: Path, fee
     assert len(feed_server.hits("/b.xml")) <= b_after_removal + 1  # at most one poll already under way
 
 
+def test_a_digest_added_to_channels_yaml_is_scheduled_without_a_restart(tmp_path: Path, feed_server: HttpServer,
+                                                                         start_daemon: StartDaemon) -> None:
+    feed_server.routes["/a.xml"] = GrowingFeed("A")
+    config = write_config(tmp_path / "config", feeds=[{"url": feed_server.url("/a.xml"), "name": "A"}],
+                          watchlists={"test": watchlist("alpha")}, settings=daemon_settings())
+    daemon = start_daemon(config)
+    wait_until(lambda: len(feed_server.hits("/a.xml")) >= 1, message="feed A polled")
+    assert daemon.named("digests_scheduled") == []  # no channel has a digest
+
+    console = {"urls": ["console://"]}
+    _write(config / "channels.yaml", {"channels": {"console": console, "desk": {
+        "urls": ["json://127.0.0.1:9/desk"], "digest": {"cron": "0 8 * * 1-5", "timezone": "Europe/Berlin"}}}})
+    scheduled = daemon.wait_for("digests_scheduled")["channels"]
+    assert list(scheduled) == ["desk"] and "day_of_week='1-5'" in scheduled["desk"]
+
+    mark = daemon.mark()
+    _write(config / "channels.yaml", {"channels": {"console": console, "desk": {"urls": ["json://127.0.0.1:9/desk"]}}})
+    assert daemon.wait_for("digests_scheduled", after=mark)["channels"] == {}
+    assert daemon.proc.poll() is None
+
+
 def test_sighup_reloads_even_when_the_directory_is_not_watched(tmp_path: Path, feed_server: HttpServer,
                                                               start_daemon: StartDaemon) -> None:
     feed_server.routes["/a.xml"] = GrowingFeed()

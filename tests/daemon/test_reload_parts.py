@@ -120,3 +120,34 @@ def test_an_edit_no_file_event_reported_is_caught_by_the_periodic_recheck(tmp_pa
     asyncio.run(scenario())
     assert [f.name for f in current[-1].feeds] == ["A", "B"]
     assert len(current) == 2  # applied once: later re-checks see the same fingerprint
+
+
+def test_digest_jobs_follow_the_channels_across_reloads(tmp_path: Path) -> None:
+    """A digest added, changed or removed in channels.yaml is scheduled, rescheduled or dropped by a reload."""
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from monitor.scheduler import schedule_digests
+
+    console = {"console": {"urls": ["console://"]}}  # the test watchlist notifies it
+
+    def config(channels: dict[str, dict[str, object]]) -> Config:
+        directory = _config(tmp_path / f"config-{len(list(tmp_path.iterdir()))}", feeds=[FEED_A],
+                            watchlists={"w": watchlist("alpha")}, channels={**console, **channels})
+        return load_config(directory, env={})
+
+    async def deliver() -> None:
+        return None
+
+    def jobs(scheduler: AsyncIOScheduler) -> dict[str, str]:
+        return {job.id: str(job.trigger) for job in scheduler.get_jobs() if job.id.startswith("digest:")}
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    plain = {"urls": ["json://127.0.0.1:9/x"]}
+    schedule_digests(scheduler, deliver, config({"desk": {**plain, "digest": {"cron": "0 8 * * *"}}, "ops": plain}))
+    assert list(jobs(scheduler)) == ["digest:desk"] and "hour='8'" in jobs(scheduler)["digest:desk"]
+    schedule_digests(scheduler, deliver, config({"desk": {**plain, "digest": {"cron": "30 18 * * 1-5"}},
+                                                 "ops": {**plain, "digest": {"cron": "0 7 * * *"}}}))
+    assert sorted(jobs(scheduler)) == ["digest:desk", "digest:ops"]
+    assert "hour='18'" in jobs(scheduler)["digest:desk"] and "day_of_week='1-5'" in jobs(scheduler)["digest:desk"]
+    schedule_digests(scheduler, deliver, config({"desk": plain, "ops": plain}))
+    assert jobs(scheduler) == {}
