@@ -141,13 +141,24 @@ def test_digest_jobs_follow_the_channels_across_reloads(tmp_path: Path) -> None:
     def jobs(scheduler: AsyncIOScheduler) -> dict[str, str]:
         return {job.id: str(job.trigger) for job in scheduler.get_jobs() if job.id.startswith("digest:")}
 
-    scheduler = AsyncIOScheduler(timezone="UTC")
     plain = {"urls": ["json://127.0.0.1:9/x"]}
-    schedule_digests(scheduler, deliver, config({"desk": {**plain, "digest": {"cron": "0 8 * * *"}}, "ops": plain}))
-    assert list(jobs(scheduler)) == ["digest:desk"] and "hour='8'" in jobs(scheduler)["digest:desk"]
-    schedule_digests(scheduler, deliver, config({"desk": {**plain, "digest": {"cron": "30 18 * * 1-5"}},
-                                                 "ops": {**plain, "digest": {"cron": "0 7 * * *"}}}))
-    assert sorted(jobs(scheduler)) == ["digest:desk", "digest:ops"]
-    assert "hour='18'" in jobs(scheduler)["digest:desk"] and "day_of_week='1-5'" in jobs(scheduler)["digest:desk"]
-    schedule_digests(scheduler, deliver, config({"desk": plain, "ops": plain}))
-    assert jobs(scheduler) == {}
+    first = config({"desk": {**plain, "digest": {"cron": "0 8 * * *"}}, "ops": plain})
+    second = config({"desk": {**plain, "digest": {"cron": "30 18 * * 1-5"}},
+                     "ops": {**plain, "digest": {"cron": "0 7 * * *"}}})
+    third = config({"desk": plain, "ops": plain})
+
+    async def scenario() -> list[dict[str, str]]:
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        scheduler.start(paused=True)  # running, as the daemon's is when a reload comes
+        seen = []
+        for each in (first, second, third):
+            schedule_digests(scheduler, deliver, each)
+            seen.append(jobs(scheduler))
+        scheduler.shutdown(wait=False)
+        return seen
+
+    after_first, after_second, after_third = asyncio.run(scenario())
+    assert list(after_first) == ["digest:desk"] and "hour='8'" in after_first["digest:desk"]
+    assert sorted(after_second) == ["digest:desk", "digest:ops"]
+    assert "hour='18'" in after_second["digest:desk"] and "day_of_week='1-5'" in after_second["digest:desk"]
+    assert after_third == {}
