@@ -241,7 +241,7 @@ def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Par
         s.add(row)
         s.flush()  # a write first: SQLite now holds the write lock, so the dedup below sees a settled database
         new = repo.insert_new_items(s, row.id, [i for i in parsed.items if i.uid in scores], now)
-        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now, fingerprints or {})
+        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now, fingerprints)
         if new:
             row.last_new_item_at = now
         elif row.last_new_item_at is None:

@@ -153,13 +153,14 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     writes: list[tuple[_Pending, int, Item]] = []
     assignments: list[tuple[int, str]] = []
     kept: list[tuple[int, Score]] = []
+    prints = fingerprints or {}
     for item_id, item in new:
         scores = [sc for sc in scored.get(item.uid, ()) if sc.value != 0 or sc.contributions]
         kept += [(item_id, score) for score in scores]
         with tracker.lock:
             tracker.ensure_loaded(s, now, config.settings.stories.window)
             story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now,
-                                   (fingerprints or {}).get(item.uid))
+                                   prints.get(item.uid))
         assignments.append((item_id, story.id))
         stories[story.id] = story  # the latest snapshot of each story wins
         writes += [(p, item_id, item) for p in pending]
