@@ -21,6 +21,8 @@ from monitor.core.cadence import OLDEST_PLAUSIBLE
 from monitor.core.html import collapse, html_to_text
 from monitor.core.urls import canonical_url, is_article_url
 from monitor.domain import Item
+from monitor.feeds import fastparse
+from monitor.feeds.fastparse import RawFeed
 
 MAX_SUMMARY = 4000
 MAX_UID = 500
@@ -58,7 +60,22 @@ class _Entry:
 
 
 def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
-               language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
+               language: str | None = None, tags: tuple[str, ...] = (), fast: bool = True) -> ParsedFeed:
+    """`fast`: try monitor.feeds.fastparse first (off only to compare it with feedparser)."""
+    raw = (fastparse.read(content, url=url, content_type=content_type) if fast else None) or \
+        _feedparser(content, url=url, content_type=content_type)
+    lang = language or (raw.feed.get("language") or "").split("-")[0].lower() or None
+    home = (raw.feed.get("link") or "").strip()
+    entries = [e for entry in raw.entries if (e := _entry(entry, base=url, now=now)) is not None]
+    items = _items(entries, feed=feed, ignore_guids={url, home}, language=lang, tags=tags)
+    exception = raw.exception
+    dates = tuple(e.published for e in entries if e.date_text and e.published < now)
+    return ParsedFeed(items, raw.bozo, str(exception or "")[:500], collapse(raw.feed.get("title", "")),
+                      _ttl(raw.feed), raw.version, dates, len(raw.entries) - len(items),
+                      type(exception).__name__ if exception is not None else "")
+
+
+def _feedparser(content: bytes, *, url: str, content_type: str) -> RawFeed:
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -66,15 +83,8 @@ def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_ty
     # turned into plain text below anyway (entry links are still resolved, against content-location).
     parsed = feedparser.parse(io.BytesIO(content), response_headers=headers, sanitize_html=False,
                               resolve_relative_uris=False)
-    lang = language or (parsed.feed.get("language") or "").split("-")[0].lower() or None
-    home = (parsed.feed.get("link") or "").strip()
-    entries = [e for raw in parsed.entries if (e := _entry(raw, base=url, now=now)) is not None]
-    items = _items(entries, feed=feed, ignore_guids={url, home}, language=lang, tags=tags)
-    exception = parsed.get("bozo_exception") if parsed.bozo else None
-    dates = tuple(e.published for e in entries if e.date_text and e.published < now)
-    return ParsedFeed(items, bool(parsed.bozo), str(exception or "")[:500], collapse(parsed.feed.get("title", "")),
-                      _ttl(parsed.feed), parsed.get("version") or "", dates, len(parsed.entries) - len(items),
-                      type(exception).__name__ if exception is not None else "")
+    return RawFeed(parsed.feed, parsed.entries, parsed.get("version") or "", bool(parsed.bozo),
+                   parsed.get("bozo_exception") if parsed.bozo else None)
 
 
 def _entry(entry: Any, *, base: str, now: datetime) -> _Entry | None:
