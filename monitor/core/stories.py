@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TypeAlias
 
 from monitor.core.neardup import BandIndex, BandKeys, normalise, shingles, signatures, similarity
-from monitor.domain import Score
+from monitor.domain import Score, pickled_by_slots
 
 LEAD_WORDS = 40  # words of the summary that count: feeds truncate summaries at different points
 MIN_TITLE_WORDS = 5  # shorter titles are too generic to identify a story on their own
@@ -91,6 +91,7 @@ class _Text:
         self.live = True
 
 
+@pickled_by_slots
 @dataclass(frozen=True, slots=True)
 class Fingerprint:
     """What clustering needs of an item's text. Computing it is most of the cost of filing an item, and it needs

@@ -4,6 +4,7 @@ dates, markup and scripts in summaries. Each case is a small document written ou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import pickle
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.domain import Watchlist
+from monitor.core.stories import fingerprint_of
+from monitor.domain import Contribution, Score, Severity, Watchlist
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import WORKER_NICENESS, CpuPool
 from tests.support.polling import WATCHLIST
@@ -123,6 +125,18 @@ def test_billion_laughs_and_external_entities_are_harmless() -> None:
 def test_items_survive_the_trip_to_a_worker_process() -> None:
     item = parse(channel("<item><title>x</title><guid>1</guid></item>")).items[0]
     assert pickle.loads(pickle.dumps(item)) == item
+    score = Score("wl", 4.5, Severity.WATCH, (Contribution("keyword", "war", (0, 3), 4.5, "x"),), ("NATO",), ("war",))
+    for value in (score, score.contributions[0]):
+        copy = pickle.loads(pickle.dumps(value))
+        assert copy == value and type(copy) is type(value)
+    print_ = fingerprint_of("NATO warns of war", "Troops massed at the border")
+    back = pickle.loads(pickle.dumps(print_))
+    assert (back.title_norm, back.body) == (print_.title_norm, print_.body) and print_.keys is not None
+    assert back.keys is not None
+    assert [None if k is None else k.tolist() for k in back.keys] == \
+        [None if k is None else k.tolist() for k in print_.keys]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        copy.value = 1.0  # type: ignore[misc]  # still frozen after the trip
 
 
 @pytest.mark.parametrize("workers", [0, 2])
