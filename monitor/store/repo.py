@@ -18,7 +18,11 @@ from monitor.store.tables import AlertRow, DeliveryRow, FeedRow, ItemRow, ScoreR
 
 
 def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
+    return insert_for(session.get_bind().dialect.name, table)
+
+
+def insert_for(dialect: str, table: Any) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT."""
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 

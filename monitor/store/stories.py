@@ -3,19 +3,20 @@ trend count are computed from, and retention."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, exists, func, not_, or_, update
+from sqlalchemy import Dialect, and_, bindparam, case, delete, exists, func, not_, or_, update
 from sqlmodel import Session, col, select
 
 from monitor.core.stories import Story
 from monitor.core.story_rules import StoryAlertState, StoryItem
 from monitor.domain import Contribution, Score, Severity
-from monitor.store.repo import _insert
+from monitor.store.repo import _insert, insert_for
 from monitor.store.tables import (
     AlertRow,
     AttemptRow,
@@ -38,28 +39,44 @@ def save_stories(session: Session, stories: Sequence[Story]) -> None:
     shrinks the sources or lowers last_seen and best_score."""
     if not stories:
         return
+    session.connection().execute(_story_upsert(session.get_bind().dialect.name), [
+        {"id": story.id, "first_seen": story.first_seen, "last_seen": story.last_seen, "title": story.title,
+         "sources": list(story.sources), "best_score": story.best_score} for story in stories])
+
+
+@functools.cache
+def _story_upsert(dialect: str) -> Any:
+    """Built once per dialect: building its CASE expressions took as long as running it for a document."""
     rows: Any = StoryRow.__table__  # type: ignore[attr-defined]  # Core: an executemany, compiled once
-    upsert = _insert(session, rows)
+    upsert = insert_for(dialect, rows)
     new, table = upsert.excluded, rows.c
     more = func.json_array_length(new.sources) >= func.json_array_length(table.sources)
-    stmt = upsert.on_conflict_do_update(index_elements=["id"], set_={
+    return upsert.on_conflict_do_update(index_elements=["id"], set_={
         "first_seen": case((new.first_seen < table.first_seen, new.first_seen), else_=table.first_seen),
         "last_seen": case((new.last_seen > table.last_seen, new.last_seen), else_=table.last_seen),
         "title": case((more, new.title), else_=table.title),
         "sources": case((more, new.sources), else_=table.sources),
         "best_score": case((new.best_score > table.best_score, new.best_score), else_=table.best_score),
     })
-    session.connection().execute(stmt, [
-        {"id": story.id, "first_seen": story.first_seen, "last_seen": story.last_seen, "title": story.title,
-         "sources": list(story.sources), "best_score": story.best_score} for story in stories])
 
 
 def assign(session: Session, assignments: Sequence[tuple[int, str]]) -> None:
-    """Items' story ids, one executemany for a whole document rather than a statement per item."""
+    """Items' story ids, one executemany for a whole document, handed to the driver as it is: the parameters are
+    an int and a string, and SQLAlchemy's per-row parameter processing was most of the statement's cost."""
     if assignments:
-        table: Any = ItemRow.__table__  # type: ignore[attr-defined]  # Core: an executemany with a WHERE on a bound id
-        session.execute(update(table).where(table.c.id == bindparam("item")).values(story_id=bindparam("story")),
-                        [{"item": item_id, "story": story_id} for item_id, story_id in assignments])
+        connection = session.connection()
+        sql, order = _assign_sql(connection.dialect)
+        rows = [{"item": item_id, "story": story_id} for item_id, story_id in assignments]
+        connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows] if order else rows)
+
+
+@functools.lru_cache(maxsize=8)  # by dialect object: one per engine
+def _assign_sql(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The UPDATE in the driver's own parameter style, and the parameters' order when that style is positional."""
+    table: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    compiled = update(table).where(table.c.id == bindparam("item")).values(story_id=bindparam("story")).compile(
+        dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
 
 
 def stories_since(session: Session, since: datetime) -> list[StoryRow]:
