@@ -7,10 +7,11 @@ import asyncio
 import html
 import os
 import random
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 import structlog
@@ -30,6 +31,7 @@ from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.parse import ParsedFeed
 from monitor.feeds.pool import CpuPool
+from monitor.groupcommit import GroupCommit
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
@@ -65,6 +67,11 @@ class Runtime:
     worker: str = field(default_factory=cluster.new_worker_id)
     # the process-wide story index: built empty here, loaded once (daemon start or first use), kept on reload
     stories: StoryTracker = field(default_factory=StoryTracker)
+    # 304s' bookkeeping, written in groups on the writer thread (monitor.groupcommit)
+    unchanged: GroupCommit[tuple[FeedRow, FetchResult], FeedRow] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.unchanged = GroupCommit(partial(_record_unchanged, self))
 
     @property
     def lease(self) -> float:
@@ -141,7 +148,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     except FetchError as exc:
         return await _failed(rt, feed, exc)
     if result.not_modified or result.digest == feed.content_hash:
-        await _tell_health(rt, await _write(rt, _record_unchanged, rt, feed, result))
+        await _tell_health(rt, await rt.unchanged.submit(rt.writer, (feed, result)))
         return PollOutcome(feed.name, "not_modified")
     if not result.content.strip():
         return await _failed(rt, feed, FetchError("empty", "HTTP 200 with an empty body", url=result.url,
@@ -216,16 +223,23 @@ def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) ->
     cluster.release(row)
 
 
-def _record_unchanged(rt: Runtime, feed: FeedRow, result: FetchResult) -> FeedRow:
-    """A 304, or the same bytes as last time: poll bookkeeping only, no parsing and no item rows."""
+def _record_unchanged(rt: Runtime, polls: Sequence[tuple[FeedRow, FetchResult]]) -> list[FeedRow | Exception]:
+    """304s, or the same bytes as last time: poll bookkeeping only, no parsing and no item rows; the feeds that
+    came while the writer was busy share one transaction (monitor.groupcommit)."""
     now = rt.clock()
     with session(rt.engine) as s:
-        row = s.get(FeedRow, feed.id)
-        assert row is not None
-        _succeeded(rt, row, result, now)
-        s.add(row)
+        rows = repo.feeds_by_id(s, [feed.id for feed, _ in polls if feed.id is not None])
+        out: list[FeedRow | Exception] = []
+        for feed, result in polls:
+            row = rows.get(feed.id) if feed.id is not None else None
+            if row is None:
+                out.append(LookupError(f"feed {feed.name!r} (id {feed.id}) is no longer in the database"))
+                continue
+            _succeeded(rt, row, result, now)
+            s.add(row)
+            out.append(row)
         s.commit()
-        return row
+        return out
 
 
 def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,

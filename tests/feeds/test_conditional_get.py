@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monitor import service
+from monitor.feeds.fetch import FetchResult
+from monitor.store import repo
+from monitor.store.db import session
 from tests.support.polling import cycle, db, feed_row, make_runtime, news_items, rss
 from tests.support.servers import HttpServer, Request, Response
 
@@ -61,3 +65,35 @@ def test_a_changed_feed_stores_only_the_new_item(tmp_path: Path, feed_server: Ht
     assert (outcome.new_items, outcome.parsed) == (1, 4)
     assert feed_row(rt, "f")["etag"] == '"v2"'
     assert [uid for _, uid in _items(rt)][-1] == "urn:story:0"
+
+
+def test_many_unchanged_feeds_are_written_together_and_each_keeps_its_own_state(
+        tmp_path: Path, feed_server: HttpServer) -> None:
+    """The 304s of a round share transactions (group commit); every feed still gets its own validators and next
+    poll, and a feed whose row vanished meanwhile fails alone."""
+    for n in range(12):
+        tag = f'"v{n}"'
+
+        def route(req: Request, tag: str = tag, n: int = n) -> Response:
+            if req.headers.get("if-none-match") == tag:
+                return Response(304, b"", {"ETag": tag})
+            return Response(200, rss(news_items(2, prefix=f"f{n}-")), {"Content-Type": "application/rss+xml",
+                                                                           "ETag": tag})
+        feed_server.routes[f"/f{n}"] = route
+    rt = make_runtime(tmp_path / "c", [{"name": f"f{n}", "url": feed_server.url(f"/f{n}")} for n in range(12)])
+    assert {o.status for o in cycle(rt).values()} == {"ok"}
+    before = {n: feed_row(rt, f"f{n}")["last_polled_at"] for n in range(12)}
+    rt.clock.advance(3600)  # type: ignore[attr-defined]
+    second = cycle(rt)
+    assert {o.status for o in second.values()} == {"not_modified"}
+    for n in range(12):
+        row = feed_row(rt, f"f{n}")
+        assert row["etag"] == f'"v{n}"' and row["last_polled_at"] > before[n] and row["claimed_by"] is None
+
+    # the batch writer itself, with one feed gone from the database
+    with session(rt.engine) as s:
+        rows = sorted(repo.feeds_by_id(s, [1, 2]).values(), key=lambda r: r.id or 0)
+    ghost = rows[1].model_copy(update={"id": 999, "name": "ghost"})
+    out = service._record_unchanged(rt, [(rows[0], FetchResult(304, rows[0].url)), (ghost, FetchResult(304, "x"))])
+    assert out[0].id == rows[0].id  # type: ignore[union-attr]
+    assert isinstance(out[1], LookupError) and "ghost" in str(out[1])
