@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
+from itertools import repeat
 from typing import Generic, TypeVar
 from zlib import crc32
 
@@ -124,16 +125,19 @@ class BandIndex(Generic[T]):
         return self._size
 
     def insert(self, keys: BandKeys, value: T) -> None:
-        for table, key in zip(self._tables, keys.tolist(), strict=True):
-            held = table.get(key)
-            if held is None:
-                table[key] = value
-            elif isinstance(held, list):
-                if len(held) >= BUCKET_CAP:
-                    del held[0]
-                held.append(value)
+        bands = keys.tolist()
+        # Most buckets are empty: setdefault files the value there in one pass in C (a Python loop over the
+        # bands was a tenth of a busy round's main-process time); only shared buckets are handled one by one.
+        held = list(map(dict.setdefault, self._tables, bands, repeat(value)))
+        for table, key, current in zip(self._tables, bands, held, strict=True):
+            if current is value:
+                continue
+            if isinstance(current, list):
+                if len(current) >= BUCKET_CAP:
+                    del current[0]
+                current.append(value)
             else:
-                table[key] = [held, value]
+                table[key] = [current, value]
         self._size += 1
 
     def remove(self, keys: BandKeys, value: T) -> None:
@@ -152,8 +156,7 @@ class BandIndex(Generic[T]):
         """Values sharing at least one band with `keys`, most shared bands first (ties: first found first), at most
         `limit` of them. A plain dict and one sort: Counter.most_common's heap costs more on a few hits."""
         hits: dict[T, int] = {}
-        for table, key in zip(self._tables, keys.tolist(), strict=True):
-            held = table.get(key)
+        for held in map(dict.get, self._tables, keys.tolist()):  # the lookups in C; most find nothing
             if held is None:
                 continue
             if isinstance(held, list):
