@@ -52,6 +52,8 @@ class GroupCommit(Generic[A, R]):
             results: Sequence[R | BaseException] = self._write([arg for arg, _ in batch])
         except BaseException as exc:
             results = [exc] * len(batch)
+        if len(results) != len(batch):  # a caller left waiting would wait for ever
+            results = [RuntimeError(f"group write returned {len(results)} results for {len(batch)} calls")] * len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             try:
                 loop.call_soon_threadsafe(_settle, future, result)

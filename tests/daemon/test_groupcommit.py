@@ -101,3 +101,15 @@ def test_a_shut_down_writer_fails_the_call_and_leaves_nothing_pending() -> None:
 
     asyncio.run(go())
     assert recorder.batches == [["b"]]
+
+
+def test_a_write_that_returns_the_wrong_number_of_results_fails_its_calls_instead_of_hanging() -> None:
+    group: GroupCommit[str, str] = GroupCommit(lambda batch: [])
+    writer = ThreadPoolExecutor(1)
+
+    async def go() -> None:
+        with pytest.raises(RuntimeError, match="0 results for 1 calls"):
+            await asyncio.wait_for(group.submit(writer, "a"), timeout=5)
+
+    asyncio.run(go())
+    writer.shutdown()
