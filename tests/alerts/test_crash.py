@@ -77,9 +77,15 @@ def test_sigkill_mid_batch_then_restart_delivers_each_alert_once_per_channel(
         if first.poll() is None:
             first.kill()
     assert _count(db, "select count(*) from alerts") == ALERTS  # written before any delivery: nothing lost
-    confirmed_fast = {int(r.headers["x-monitor-alerts"]) for r in webhook.accepted("/fast")}
+    received_fast = len(webhook.accepted("/fast"))
     in_flight_rows = _count(db, "select count(*) from deliveries where status = 'sending'")
     assert in_flight_rows >= 1  # the database knows what may have left
+    with sqlite3.connect(db, timeout=10) as conn:  # what may have left: the only sends a restart may repeat
+        may_have_left = {channel: {alert for (alert,) in conn.execute(
+            "select alert_id from deliveries where status = 'sending' and channel = ?", (channel,))}
+            for channel in ("slow", "fast")}
+        confirmed_fast = {alert for (alert,) in conn.execute(
+            "select alert_id from deliveries where status = 'delivered' and channel = 'fast'")}
 
     second = _daemon(config)
     try:
@@ -94,8 +100,12 @@ def test_sigkill_mid_batch_then_restart_delivers_each_alert_once_per_channel(
     ids = {i for (i,) in sqlite3.connect(db).execute("select id from alerts")}
     for channel in ("slow", "fast"):
         named = [int(r.headers["x-monitor-alerts"]) for r in webhook.accepted(f"/{channel}")]
-        assert sorted(named) == sorted(ids), channel  # each alert exactly once per channel
-    after_restart_fast = [int(r.headers["x-monitor-alerts"]) for r in webhook.accepted("/fast")]
-    assert not confirmed_fast & set(after_restart_fast[len(confirmed_fast):])  # confirmed ones were not resent
+        assert set(named) == ids, channel  # every alert reached every channel
+        # ... once, but for a send that was in flight when the daemon died (at least once: its outcome was
+        # never recorded, so it goes again); on a loaded machine the fast channel can have one in flight too
+        repeated = {alert for alert in named if named.count(alert) > 1}
+        assert repeated <= may_have_left[channel] and all(named.count(a) == 2 for a in repeated), channel
+    after_restart_fast = [int(r.headers["x-monitor-alerts"]) for r in webhook.accepted("/fast")][received_fast:]
+    assert not confirmed_fast & set(after_restart_fast)  # what the database had confirmed was not sent again
     outcomes = dict(sqlite3.connect(db).execute("select outcome, count(*) from delivery_attempts group by outcome"))
     assert outcomes.get("interrupted", 0) >= 1 and outcomes["ok"] == 2 * ALERTS
