@@ -25,6 +25,7 @@ from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
 log = structlog.get_logger("monitor.metrics")
 
 POLL_OUTCOMES = ("ok", "not_modified", "failed", "gone")
+PARSERS = ("fast", "feedparser")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0)
 _SCORING_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
@@ -40,6 +41,9 @@ class Metrics:
                                        "Feed fetch time (including the wait for a concurrency slot)",
                                        ["outcome"], buckets=_LATENCY_BUCKETS, registry=r)
         self.items_stored = Counter("monitor_items_stored", "New items stored", registry=r)
+        self.documents_parsed = Counter("monitor_documents_parsed", "Changed documents parsed, by parser (fast: "
+                                        "the expat path for plain RSS/Atom; feedparser: everything else)",
+                                        ["parser"], registry=r)
         self.items_scored = Counter("monitor_items_scored", "Item scores against a watchlist, by severity",
                                     ["severity"], registry=r)
         self.scoring_seconds = Histogram("monitor_scoring_duration_seconds", "Time to score one item",
@@ -57,6 +61,8 @@ class Metrics:
             self.polls.labels(outcome)
         for severity in Severity:
             self.items_scored.labels(severity.label)
+        for parser in PARSERS:
+            self.documents_parsed.labels(parser)
         for result in ("ok", "failed"):
             self.reloads.labels(result)
         self.reload_ok.set(1)
@@ -65,6 +71,8 @@ class Metrics:
     def observe_poll(self, outcome: PollOutcome) -> None:
         self.polls.labels(outcome.status).inc()
         self.items_stored.inc(outcome.new_items)
+        if outcome.parser:
+            self.documents_parsed.labels(outcome.parser).inc()
         self.alerts_created.inc(outcome.alerts)
         for severity in outcome.severities:
             self.items_scored.labels(severity).inc()

@@ -109,6 +109,7 @@ class PollOutcome:
     severities: tuple[str, ...] = ()  # of every score computed this poll (one per item and watchlist)
     scored_items: int = 0
     scoring_seconds: float = 0.0  # for all of them
+    parser: str = ""  # which parser read the document (changed feeds only): fast or feedparser
 
 
 def feed_specs(config: Config) -> list[FeedSpec]:
@@ -173,7 +174,7 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
         bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))
     return PollOutcome(feed.name, "ok", new, alerts, parsed=len(parsed.items),
                        severities=tuple(s.severity.label for item in scores.values() for s in item),
-                       scored_items=len(scores), scoring_seconds=ingested.scoring_seconds)
+                       scored_items=len(scores), scoring_seconds=ingested.scoring_seconds, parser=parsed.parser)
 
 
 async def _failed(rt: Runtime, feed: FeedRow, error: FetchError) -> PollOutcome:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -41,6 +41,7 @@ class ParsedFeed:
     dates: tuple[datetime, ...] = ()  # the publication dates the feed really gave (for its cadence)
     skipped: int = 0  # entries with neither title nor text, or repeating an earlier entry
     bozo_kind: str = ""  # the bozo exception's class, e.g. SAXParseException, CharacterEncodingOverride
+    parser: str = field(default="feedparser", compare=False)  # or "fast" (monitor.feeds.fastparse): a metric
 
     @property
     def broken(self) -> bool:
@@ -62,8 +63,8 @@ class _Entry:
 def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
                language: str | None = None, tags: tuple[str, ...] = (), fast: bool = True) -> ParsedFeed:
     """`fast`: try monitor.feeds.fastparse first (off only to compare it with feedparser)."""
-    raw = (fastparse.read(content, url=url, content_type=content_type) if fast else None) or \
-        _feedparser(content, url=url, content_type=content_type)
+    quick = fastparse.read(content, url=url, content_type=content_type) if fast else None
+    raw = quick or _feedparser(content, url=url, content_type=content_type)
     lang = language or (raw.feed.get("language") or "").split("-")[0].lower() or None
     home = (raw.feed.get("link") or "").strip()
     entries = [e for entry in raw.entries if (e := _entry(entry, base=url, now=now)) is not None]
@@ -72,7 +73,8 @@ def parse_feed(content: bytes, *, feed: str, url: str, now: datetime, content_ty
     dates = tuple(e.published for e in entries if e.date_text and e.published < now)
     return ParsedFeed(items, raw.bozo, str(exception or "")[:500], collapse(raw.feed.get("title", "")),
                       _ttl(raw.feed), raw.version, dates, len(raw.entries) - len(items),
-                      type(exception).__name__ if exception is not None else "")
+                      type(exception).__name__ if exception is not None else "",
+                      "fast" if quick is not None else "feedparser")
 
 
 def _feedparser(content: bytes, *, url: str, content_type: str) -> RawFeed:

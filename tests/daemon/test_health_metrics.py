@@ -53,6 +53,8 @@ def test_metrics_health_and_api_after_a_known_run(tmp_path: Path, feed_server: H
     assert status == 200 and headers["Content-Type"].startswith("text/plain")
     m = _samples(body)
     assert m[("monitor_items_stored_total", ())] == 3
+    assert m[("monitor_documents_parsed_total", (("parser", "fast"),))] >= 1  # a plain RSS 2.0 document
+    assert m[("monitor_documents_parsed_total", (("parser", "feedparser"),))] == 0
     for severity, count in (("warning", 1), ("watch", 1), ("none", 1), ("critical", 0)):
         assert m[("monitor_items_scored_total", (("severity", severity),))] == count, severity
     assert m[("monitor_scoring_duration_seconds_count", ())] == 3

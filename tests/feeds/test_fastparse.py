@@ -73,6 +73,7 @@ def test_plain_rss_is_taken_and_matches() -> None:
     assert taken(content)
     quick, slow = both(content)
     assert quick == slow
+    assert (quick.parser, slow.parser) == ("fast", "feedparser")  # what the daemon's metric counts
     assert [i.title for i in quick.items] == ["Troops massed at the border"] * 2
     assert quick.items[0].summary == "NATO & allies warn"
     assert quick.items[0].link == "https://news.example.org/a?id=1&utm_source=x"
@@ -144,8 +145,9 @@ def test_edge_cases_match_feedparser(content: bytes) -> None:
 ])
 def test_unsure_documents_are_left_to_feedparser(content: bytes, content_type: str) -> None:
     assert not taken(content, content_type)
-    assert parse_feed(content, feed="f", url=URL, now=NOW, content_type=content_type) == \
-        parse_feed(content, feed="f", url=URL, now=NOW, content_type=content_type, fast=False)
+    declined = parse_feed(content, feed="f", url=URL, now=NOW, content_type=content_type)
+    assert declined.parser == "feedparser"
+    assert declined == parse_feed(content, feed="f", url=URL, now=NOW, content_type=content_type, fast=False)
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40)
