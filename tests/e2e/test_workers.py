@@ -24,7 +24,10 @@ pytestmark = [
 
 FEEDS = 300
 INTERVAL = 10.0
-LEASE = 6.0
+# Short, so that a killed worker's feeds come back within the test, yet longer than a feed's poll takes on this
+# 2-core machine with three daemons and their six parse workers: at 6 s a poll on a loaded CI run outlived its
+# lease and another worker polled the feed again, 5.9 s later.
+LEASE = 10.0
 
 
 ALERTING = range(0, FEEDS, 15)  # every 15th feed carries an item the watchlist alerts on
@@ -82,10 +85,14 @@ def test_three_workers_poll_each_feed_once_per_interval(tmp_path: Path, feed_ser
         # when that lease expires.
         for a, b in itertools.pairwise(times):
             in_flight_at_kill = killed_at - 2.0 < a <= killed_at
-            least = LEASE - 0.5 if in_flight_at_kill else INTERVAL * (1 - SUCCESS_JITTER) - 0.5
+            # (The lease runs from the claim; the scheduler claims twice its concurrency, so a claimed feed may
+            # wait seconds for a slot before its request goes out: the next poll can come sooner after it.)
+            least = LEASE - 3.0 if in_flight_at_kill else INTERVAL * (1 - SUCCESS_JITTER) - 0.5
             assert b - a >= least, (path, times, killed_at)
-        # And nobody starves, including the feeds the killed worker held.
-        assert len([t for t in times if t < killed_at]) >= 2, path
+        # And nobody starves, including the feeds the killed worker held: polled before the kill and again after
+        # it. (Not "twice before the kill": a feed whose second poll the killed worker had claimed but not yet
+        # sent gets it only when that lease runs out.)
+        assert times[0] < killed_at and len(times) >= 2, path
         assert any(killed_at < t <= killed_at + INTERVAL * (1 + SUCCESS_JITTER) + LEASE + 4 for t in times), (
             path, times, killed_at)
     assert scalar(database_url, "select count(*) from items") == FEEDS
