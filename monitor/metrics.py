@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
 from monitor.domain import Severity
+from monitor.feeds.parse import PARSERS
 from monitor.service import PollOutcome
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
@@ -25,7 +26,6 @@ from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
 log = structlog.get_logger("monitor.metrics")
 
 POLL_OUTCOMES = ("ok", "not_modified", "failed", "gone")
-PARSERS = ("fast", "feedparser")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0)
 _SCORING_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 

@@ -38,6 +38,7 @@ _APPLICATION_XML = ("application/xml", "application/xml-dtd", "application/xml-e
 _TEXT_XML = ("text/xml", "text/xml-external-parsed-entity")
 _ENTITY_IN_LINK = re.compile("&([A-Za-z0-9_]+);")
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+_SHORT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
 
 # Entry children feedparser files under keys we never read, and whose handlers touch no state we depend on.
 # They may not hold elements (media:content can hold a media:title, which feedparser takes as the title).
@@ -165,8 +166,7 @@ def _atom(root: ET.Element, base: str) -> RawFeed:
         if tag == ATOM + "entry":
             entries.append(_entry(child, base))
         elif tag == ATOM + "title" and "title" not in feed:
-            if child.get("type", "text").lower() not in ("text", "html", "text/plain", "text/html"):
-                raise _Decline
+            _textual(child)
             feed["title"] = _text(_plain(child))
         elif tag == ATOM + "link":
             _atom_link(child, base, feed)
@@ -233,11 +233,16 @@ def _textual(element: ET.Element) -> str:
     """The content type of a text construct: plain text or HTML are read as text; XHTML and the rest decline."""
     if any(key not in ("type", _XML_LANG) for key in element.attrib):
         raise _Decline  # mode (Atom 0.3's base64 and escaped), src, or something feedparser may act on
-    kind = element.get("type", "text").lower()
-    kind = {"text": "text/plain", "plain": "text/plain", "html": "text/html"}.get(kind, kind)
+    kind = _content_type(element.get("type", "text"))
     if kind not in ("text/plain", "text/html"):
         raise _Decline
     return kind
+
+
+def _content_type(value: str) -> str:
+    """As feedparser's map_content_type: Atom's short names as media types."""
+    kind = value.lower()
+    return _SHORT_TYPES.get(kind, kind)
 
 
 def _guid(element: ET.Element, base: str, entry: dict[str, Any]) -> None:
@@ -272,8 +277,6 @@ def _atom_link(element: ET.Element, base: str, into: dict[str, Any]) -> None:
     if not href:
         raise _Decline  # a link given as text: rare, and handled differently
     rel = attrs.get("rel", "alternate").lower()
-    kind = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html").lower()
-    kind = {"text": "text/plain", "plain": "text/plain", "html": "text/html",
-            "xhtml": "application/xhtml+xml"}.get(kind, kind)
+    kind = _content_type(attrs.get("type", "application/atom+xml" if rel == "self" else "text/html"))
     if rel == "alternate" and kind in _HTML_TYPES:
         into["link"] = _urljoin(base, href)

@@ -25,6 +25,7 @@ from monitor.feeds import fastparse
 from monitor.feeds.fastparse import RawFeed
 
 MAX_SUMMARY = 4000
+PARSERS = ("fast", "feedparser")  # which one read a document (ParsedFeed.parser, a metric's label)
 MAX_UID = 500
 # bozo reasons about the HTTP metadata, not the document: the entries are as good as in any other feed
 _SOFT_BOZO = frozenset({"CharacterEncodingOverride", "CharacterEncodingUnknown", "NonXMLContentType"})
