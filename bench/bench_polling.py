@@ -108,11 +108,12 @@ def role_ours(config_dir: str, scenario: str) -> None:
 
     from monitor import logging as logsetup
     from monitor.config import load_config
-    from monitor.daemon import open_runtime
+    from monitor.daemon import open_runtime, tune_gc
     from monitor.service import poll_due
 
     logsetup.configure("warning", "json")
     config = load_config(Path(config_dir), env={})
+    tune_gc()  # as `monitor run` does
     rt = open_runtime(config)
     if scenario == "B":
         with rt.engine.begin() as connection:

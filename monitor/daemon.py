@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import signal
 import time
 from collections.abc import Coroutine
@@ -36,6 +37,11 @@ log = structlog.get_logger("monitor.daemon")
 HEARTBEAT = 1.0  # seconds between event-loop heartbeats (what /healthz checks)
 # Runtime fields that belong to the process, not to the configuration: a reload carries them over.
 _PROCESS_FIELDS = ("clock", "rng", "worker", "stories")  # stories: the StoryIndex
+# Young-generation threshold of the cyclic garbage collector (CPython's default is 700). The story index keeps
+# hundreds of thousands of long-lived objects, and at the default a round that filed 50,000 items ran eleven full
+# collections over all of them: 1.7 s of a 14 s round with the GIL held. Reference counting frees almost
+# everything; the collector only looks for cycles, and 50,000 allocations between passes bound what it lets wait.
+GC_YOUNG = 50_000
 
 
 def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
@@ -47,8 +53,15 @@ def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
     return rt
 
 
+def tune_gc() -> None:
+    """For the process that owns the daemon (not tests: the setting is the process's). Nothing is frozen
+    (gc.freeze): a runtime replaced on reload holds reference cycles, and frozen it would never be freed."""
+    gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
+
+
 async def run_once(config: Config) -> service.DeliveryStats:
     """One full cycle: poll every due feed, score, and deliver what is pending."""
+    tune_gc()
     rt = open_runtime(config)
     try:
         outcomes = await service.poll_due(rt)
@@ -66,6 +79,7 @@ async def run_once(config: Config) -> service.DeliveryStats:
 
 
 async def run_forever(config: Config) -> None:
+    tune_gc()
     await Daemon(config).run()
 
 
