@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
-from itertools import repeat
+from itertools import compress, repeat
+from operator import is_not
 from typing import Generic, TypeVar
 from zlib import crc32
 
@@ -164,6 +165,28 @@ class BandIndex(Generic[T]):
                     hits[value] = hits.get(value, 0) + 1
             else:
                 hits[held] = hits.get(held, 0) + 1
+        if len(hits) < 2:
+            return list(hits)
+        return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]
+
+    def file(self, keys: BandKeys, value: T, limit: int) -> list[T]:
+        """query(keys, limit), then insert(keys, value), in one pass over the buckets (for a value that is filed
+        whatever the query finds): the second pass over the same 25 buckets was half of their cost."""
+        bands = keys.tolist()
+        held = list(map(dict.setdefault, self._tables, bands, repeat(value)))
+        self._size += 1
+        hits: dict[T, int] = {}
+        for band in compress(range(BANDS), map(is_not, held, repeat(value))):  # buckets that were not empty
+            current = held[band]
+            if isinstance(current, list):
+                for other in current:
+                    hits[other] = hits.get(other, 0) + 1
+                if len(current) >= BUCKET_CAP:
+                    del current[0]
+                current.append(value)
+            else:
+                hits[current] = hits.get(current, 0) + 1
+                self._tables[band][bands[band]] = [current, value]
         if len(hits) < 2:
             return list(hits)
         return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]

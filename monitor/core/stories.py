@@ -77,6 +77,9 @@ class _Story:
                      dict(self.scores))
 
 
+_UNFILED = _Story("", datetime.min, "")  # the story of a text until its search has decided it (StoryIndex._find)
+
+
 class _Text:
     """One distinct normalised text in the window and the items that carried it."""
 
@@ -167,16 +170,21 @@ class StoryIndex:
         title_norm, body = (fingerprint.title_norm, fingerprint.body) if fingerprint else prepare(title, summary)
         matched: _Text | None = None
         score = 0.0
+        filed: _Text | None = None  # a new text the search already put in the LSH buckets
         keys = fingerprint.keys if fingerprint else None
         story = self._stories.get(story_id) if story_id is not None else None
         if story_id is None and body:
-            matched, score, keys = self._find(title_norm, body, keys)
+            matched, score, filed = self._find(title, title_norm, body, keys)
             story = matched.story if matched else None
         created = story is None
         if story is None:
             story = self._new_story(story_id if story_id is not None else self._free_id(key), at, title)
-        text = self._exact.get(body) if body else None
-        if text is None or text.story is not story:
+        copy = self._exact.get(body) if body and filed is None else None
+        if filed is not None:
+            text = self._adopt(filed, story)
+        elif copy is not None and copy.story is story:
+            text = copy
+        else:
             text = self._new_text(story, title, title_norm, body, keys)
         new_source = source not in story.sources
         self._attach(text, key, source, at)
@@ -227,22 +235,25 @@ class StoryIndex:
 
     # --- internals ---
 
-    def _find(self, title_norm: str, body: str, keys: _Keys | None) -> tuple[_Text | None, float, _Keys | None]:
+    def _find(self, title: str, title_norm: str, body: str,
+              keys: _Keys | None) -> tuple[_Text | None, float, _Text | None]:
+        """(best confirmed text, its score, the new text filed in the LSH buckets on the way, if any). A text
+        with no exact copy is always new, so it is filed in the same pass that looks for its neighbours."""
         exact = self._exact.get(body)
         if exact is not None:
-            return exact, 100.0, keys
-        keys = keys or _signatures(title_norm, body)
-        title_keys, body_keys = keys
-        candidates = dict.fromkeys(self._by_body.query(body_keys, MAX_CANDIDATES))
-        if title_keys is not None:
-            candidates.update(dict.fromkeys(self._by_title.query(title_keys, MAX_CANDIDATES)))
+            return exact, 100.0, None
+        text = _Text(_UNFILED, title, title_norm, body)
+        text.title_keys, text.body_keys = keys or _signatures(title_norm, body)
+        candidates = dict.fromkeys(self._by_body.file(text.body_keys, text, MAX_CANDIDATES))
+        if text.title_keys is not None:
+            candidates.update(dict.fromkeys(self._by_title.file(text.title_keys, text, MAX_CANDIDATES)))
         best: _Text | None = None
         best_score = 0.0
         for candidate in candidates:
-            score = _confirm(title_norm, body, candidate, titled=title_keys is not None)
+            score = _confirm(title_norm, body, candidate, titled=text.title_keys is not None)
             if score > best_score:
                 best, best_score = candidate, score
-        return best, best_score, keys
+        return best, best_score, text
 
     def _free_id(self, key: str) -> str:
         """A new story is named after its first item; a key reused after its story outlived it gets a suffix."""
@@ -263,7 +274,12 @@ class StoryIndex:
             if text.title_keys is not None:
                 self._by_title.insert(text.title_keys, text)
             self._by_body.insert(text.body_keys, text)
-            self._exact.setdefault(body, text)
+        return self._adopt(text, story)
+
+    def _adopt(self, text: _Text, story: _Story) -> _Text:
+        text.story = story
+        if text.body:
+            self._exact.setdefault(text.body, text)
         story.texts += 1
         return text
 

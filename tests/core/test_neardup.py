@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 import zlib
 
 import numpy as np
@@ -56,6 +57,31 @@ def test_query_finds_exactly_the_live_values_of_a_bucket_up_to_the_cap(ops: list
             live[bucket] = (live[bucket] + [n])[-BUCKET_CAP:]
     for bucket, values in live.items():
         assert sorted(index.query(_keys(bucket), limit=BUCKET_CAP)) == sorted(values)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40))
+def test_file_is_query_then_insert(seed: int, limit: int) -> None:
+    """file() answers what query() answers before the value is filed, and leaves the index as insert() does:
+    two keys per band (values share some bands and not others, and buckets overflow the cap), one operation in
+    five a removal of the oldest value."""
+    rng = random.Random(seed)
+    filed: BandIndex[int] = BandIndex()
+    twin: BandIndex[int] = BandIndex()
+    values: list[tuple[np.ndarray, int]] = []
+    for n in range(250):
+        if values and rng.random() < 0.2:
+            old_keys, old = values.pop(0)
+            filed.remove(old_keys, old)
+            twin.remove(old_keys, old)
+            continue
+        keys = np.array([rng.randrange(2) for _ in range(BANDS)], dtype=np.uint64)
+        expected = twin.query(keys, limit)
+        twin.insert(keys, n)
+        assert filed.file(keys, n, limit) == expected
+        values.append((keys, n))
+    assert len(filed) == len(twin)
+    assert filed._tables == twin._tables  # the same values in the same buckets, in the same order
 
 
 def test_texts_sharing_most_words_share_buckets_and_unrelated_ones_do_not() -> None:
