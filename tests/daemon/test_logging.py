@@ -52,6 +52,32 @@ def test_rendered_lines_are_redacted_too() -> None:
     assert redact_rendered(None, "error", line) == 'Traceback ... ConnectError("json://bot:***@127.0.0.1/hook")'
 
 
+def test_a_call_below_the_level_is_dropped_and_a_level_change_applies_at_once(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The level check comes first in the chain (nothing is stamped or redacted for a dropped call), and the
+    loggers cached on first use still follow a level set later (a reload)."""
+    import logging
+
+    from monitor import logging as logsetup
+
+    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
+    try:
+        logsetup.configure("warning", "json")
+        log = structlog.get_logger("monitor.test")
+        log.info("quiet_event", n=1)
+        log.warning("loud_event", n=2)
+        logsetup.set_level("info")
+        log.info("now_heard", n=3)
+        logsetup.set_level("error")
+        log.warning("quiet_again", n=4)
+        events = [json.loads(line)["event"] for line in capsys.readouterr().out.splitlines()]
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers[:] = handlers
+        logging.getLogger().setLevel(level)
+    assert events == ["loud_event", "now_heard"]
+
+
 @pytest.mark.slow
 def test_a_real_daemon_keeps_channel_secrets_out_of_its_log(
         tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver, start_daemon: StartDaemon) -> None:
