@@ -15,7 +15,7 @@ How an item finds its story (docs/stories.md has the measurements):
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
@@ -106,8 +106,20 @@ class Fingerprint:
 
 
 def fingerprint_of(title: str, summary: str) -> Fingerprint:
-    title_norm, body = prepare(title, summary)
-    return Fingerprint(title_norm, body, _signatures(title_norm, body) if body else None)
+    return fingerprints_of([(title, summary)])[0]
+
+
+def fingerprints_of(texts: Sequence[tuple[str, str]]) -> list[Fingerprint]:
+    """fingerprint_of for each (title, summary), a document's items at once: one vectorised MinHash pass over all
+    their feature sets instead of one per item (numpy's per-call overhead was most of it: 80 -> 48 us an item)."""
+    prepared = [prepare(title, summary) for title, summary in texts]
+    groups = [_feature_sets(title_norm, body) if body else [] for title_norm, body in prepared]
+    found = iter(signatures([features for group in groups for features in group]))
+    out = []
+    for (title_norm, body), group in zip(prepared, groups, strict=True):
+        keys = [next(found) for _ in group]
+        out.append(Fingerprint(title_norm, body, (keys[1] if len(keys) > 1 else None, keys[0]) if keys else None))
+    return out
 
 
 def prepare(title: str, summary: str) -> tuple[str, str]:
@@ -325,7 +337,13 @@ def _confirm(title_norm: str, body: str, candidate: _Text, *, titled: bool) -> f
 
 
 def _signatures(title_norm: str, body: str) -> _Keys:
-    title_words = title_norm.split()
-    body_keys, *title_keys = signatures([shingles(body.split()), *(
-        [shingles(title_words, TITLE_SHINGLE)] if len(title_words) >= MIN_TITLE_WORDS else [])])
+    body_keys, *title_keys = signatures(_feature_sets(title_norm, body))
     return (title_keys[0] if title_keys else None), body_keys
+
+
+def _feature_sets(title_norm: str, body: str) -> list[set[str]]:
+    """What the MinHash keys are made of: the body's shingles, then the words of a title long enough to identify
+    a story on its own."""
+    title_words = title_norm.split()
+    return [shingles(body.split()),
+            *([shingles(title_words, TITLE_SHINGLE)] if len(title_words) >= MIN_TITLE_WORDS else [])]

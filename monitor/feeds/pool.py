@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from monitor.core.scoring import Scorer
-from monitor.core.stories import Fingerprint, fingerprint_of
+from monitor.core.stories import Fingerprint, fingerprints_of
 from monitor.domain import Score, Watchlist
 from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
@@ -75,7 +75,8 @@ def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None,
     fresh = [i for i in parsed.items if i.uid not in known]
     scores = {i.uid: scorer.score(i.document, tags=tags, language=i.language) for i in fresh}
     scoring = time.perf_counter() - start
-    return Ingested(parsed, scores, {i.uid: fingerprint_of(i.title, i.summary) for i in fresh}, scoring)
+    prints = fingerprints_of([(i.title, i.summary) for i in fresh])
+    return Ingested(parsed, scores, {i.uid: fp for i, fp in zip(fresh, prints, strict=True)}, scoring)
 
 
 class CpuPool:

@@ -275,3 +275,29 @@ def test_near_duplicate_pairs_within_the_whole_news_corpus(corpus: Path) -> None
 def _key(side: object) -> tuple[str, str]:
     assert isinstance(side, dict)
     return str(side["file"]), str(side["title"])
+
+
+_WORDS = st.sampled_from(["nato", "warns", "of", "war", "troops", "border", "Kyiv", "missile", "talks", "ceasefire",
+                          "Москва", "l'OTAN", "", "the", "a"])
+_TEXT = st.lists(_WORDS, max_size=14).map(" ".join)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(_TEXT, _TEXT), max_size=12))
+def test_a_documents_fingerprints_at_once_equal_each_items_own(texts: list[tuple[str, str]]) -> None:
+    """The parse workers fingerprint a document's items in one pass; the index computes an item's keys alone when
+    it has no fingerprint (a restart's rebuild). Both must give the same keys, or where an item was fingerprinted
+    would decide its story. Titles long and short (the title keys need MIN_TITLE_WORDS), texts with no words."""
+    from monitor.core.stories import _signatures, fingerprints_of
+
+    for (title, summary), print_ in zip(texts, fingerprints_of(texts), strict=True):
+        title_norm, body = prepare(title, summary)
+        assert (print_.title_norm, print_.body) == (title_norm, body)
+        if not body:
+            assert print_.keys is None
+            continue
+        assert print_.keys is not None
+        (title_keys, body_keys), (alone_title, alone_body) = print_.keys, _signatures(title_norm, body)
+        assert body_keys.tolist() == alone_body.tolist()
+        assert (title_keys is None and alone_title is None) or (
+            title_keys is not None and alone_title is not None and title_keys.tolist() == alone_title.tolist())
