@@ -162,7 +162,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
     from monitor import logging as logsetup
     from monitor import service
     from monitor.config import load_config
-    from monitor.core.stories import fingerprint_of
+    from monitor.core.stories import fingerprints_of
     from monitor.daemon import open_runtime
     from monitor.feeds.fetch import FetchResult
     from monitor.feeds.parse import parse_feed
@@ -197,8 +197,10 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
         scores = timed("score", lambda items, known: {
             i.uid: rt.scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
             parsed.items, known)
-        prints = timed("fingerprint", lambda items, new: {
-            i.uid: fingerprint_of(i.title, i.summary) for i in items if i.uid in new}, parsed.items, scores)
+        prints = timed("fingerprint", lambda items, new: dict(zip(
+            [i.uid for i in items if i.uid in new],
+            fingerprints_of([(i.title, i.summary) for i in items if i.uid in new]), strict=True)),
+            parsed.items, scores)
         result = FetchResult(200, row.url, doc, headers["content-type"], etag=None)
         new, _alerts, _row = timed("store", service._record_success, rt, row, result, parsed, scores, prints)
         stored += new
