@@ -32,7 +32,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     at: float
-    status: int = 0  # what the server answered (0 until it did)
+    status: int = 0  # what the server answered (0 before it answers, or when the answer could not be sent)
     peer: tuple[str, int] = ("", 0)  # the client's address and port: one per TCP connection
 
 
@@ -85,6 +85,9 @@ class HttpServer:
                 resp = route(req) if callable(route) else route
                 if resp.delay:
                     time.sleep(resp.delay)
+                # Recorded before the answer goes out: a client that has it may look at once (set after the write,
+                # a test reading right after its last delivery could find that one still unanswered).
+                req.status = resp.status
                 try:
                     self.send_response(resp.status)
                     headers = {"Content-Length": str(len(resp.body)), **resp.headers}
@@ -94,10 +97,8 @@ class HttpServer:
                     if self.command != "HEAD":
                         self.wfile.write(resp.body)
                 except OSError:  # the client gave up (a hanging answer): nothing was delivered
+                    req.status = 0
                     self.close_connection = True
-                    return
-                # Only an answer the client received counts: a hang it abandoned is not a delivery.
-                req.status = resp.status
 
             do_GET = do_POST = do_HEAD = _handle
 
