@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,32 @@ def test_insert_returns_only_new_items(engine: Engine) -> None:
         again = repo.insert_new_items(s, feed_id, [_item("a"), _item("c")], NOW)
         s.commit()
     assert [item.uid for _, item in again] == ["c"]
+
+
+def test_recent_uids_are_this_feeds_newest_first_up_to_the_limit(engine: Engine) -> None:
+    world, other = _feed(engine), _feed(engine, "Other")
+    with session(engine) as s:
+        repo.insert_new_items(s, world, [_item("a"), _item("b")], NOW)
+        repo.insert_new_items(s, other, [_item("x")], NOW)
+        repo.insert_new_items(s, world, [_item("c")], NOW)
+        s.commit()
+        assert repo.recent_uids(s, world, 10) == ["c", "b", "a"]
+        assert repo.recent_uids(s, world, 2) == ["c", "b"]
+        assert repo.recent_uids(s, other, 10) == ["x"]
+
+
+def test_an_article_another_feed_stored_is_not_stored_again_but_a_front_page_is(engine: Engine) -> None:
+    world, other = _feed(engine), _feed(engine, "Other")
+    article = Item(uid="w1", feed="World", title="t", link="https://example.org/news/1?utm_source=x", summary="",
+                   published=NOW, canonical_url="https://example.org/news/1")
+    front = Item(uid="w2", feed="World", title="t", link="https://example.org/", summary="", published=NOW,
+                 canonical_url="https://example.org")
+    with session(engine) as s:
+        repo.insert_new_items(s, world, [article, front], NOW)
+        again = repo.insert_new_items(s, other, [dataclasses.replace(article, uid="o1", feed="Other"),
+                                                 dataclasses.replace(front, uid="o2", feed="Other")], NOW)
+        s.commit()
+    assert [item.uid for _, item in again] == ["o2"]
 
 
 def test_feeds_removed_from_config_are_disabled(engine: Engine) -> None:
