@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -113,10 +114,15 @@ def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now:
     ]
     # One statement executed for many parameter sets: compiled once and cached ("insertmanyvalues"), where a
     # .values(list) statement is compiled anew for every batch (most of the cost of storing a feed).
-    table = ItemRow.__table__  # type: ignore[attr-defined]
-    stmt = _insert(session, table).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
-    rows = session.connection().execute(stmt.returning(col(ItemRow.id), col(ItemRow.uid)), values).all()
+    rows = session.connection().execute(_item_insert(session.get_bind().dialect.name), values).all()
     return [(row_id, by_uid[uid]) for row_id, uid in rows]
+
+
+@functools.cache
+def _item_insert(dialect: str) -> Any:
+    """Built once per dialect, like every statement of the write path."""
+    return (insert_for(dialect, _ITEMS).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
+            .returning(_ITEMS.c.id, _ITEMS.c.uid))
 
 
 def add_scores(session: Session, scores: Sequence[tuple[int, Score]], now: datetime) -> None:
