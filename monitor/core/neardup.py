@@ -126,20 +126,7 @@ class BandIndex(Generic[T]):
         return self._size
 
     def insert(self, keys: BandKeys, value: T) -> None:
-        bands = keys.tolist()
-        # Most buckets are empty: setdefault files the value there in one pass in C (a Python loop over the
-        # bands was a tenth of a busy round's main-process time); only shared buckets are handled one by one.
-        held = list(map(dict.setdefault, self._tables, bands, repeat(value)))
-        for table, key, current in zip(self._tables, bands, held, strict=True):
-            if current is value:
-                continue
-            if isinstance(current, list):
-                if len(current) >= BUCKET_CAP:
-                    del current[0]
-                current.append(value)
-            else:
-                table[key] = [current, value]
-        self._size += 1
+        self._place(keys, value, None)
 
     def remove(self, keys: BandKeys, value: T) -> None:
         for table, key in zip(self._tables, keys.tolist(), strict=True):
@@ -155,7 +142,7 @@ class BandIndex(Generic[T]):
 
     def query(self, keys: BandKeys, limit: int) -> list[T]:
         """Values sharing at least one band with `keys`, most shared bands first (ties: first found first), at most
-        `limit` of them. A plain dict and one sort: Counter.most_common's heap costs more on a few hits."""
+        `limit` of them."""
         hits: dict[T, int] = {}
         for held in map(dict.get, self._tables, keys.tolist()):  # the lookups in C; most find nothing
             if held is None:
@@ -165,28 +152,40 @@ class BandIndex(Generic[T]):
                     hits[value] = hits.get(value, 0) + 1
             else:
                 hits[held] = hits.get(held, 0) + 1
-        if len(hits) < 2:
-            return list(hits)
-        return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]
+        return _ranked(hits, limit)
 
     def file(self, keys: BandKeys, value: T, limit: int) -> list[T]:
         """query(keys, limit), then insert(keys, value), in one pass over the buckets (for a value that is filed
         whatever the query finds): the second pass over the same 25 buckets was half of their cost."""
+        hits: dict[T, int] = {}
+        self._place(keys, value, hits)
+        return _ranked(hits, limit)
+
+    def _place(self, keys: BandKeys, value: T, hits: dict[T, int] | None) -> None:
+        """File `value` in its buckets, counting in `hits` the values it finds there (if given). Most buckets
+        are empty: setdefault files the value there in one pass in C (a Python loop over the bands was a tenth
+        of a busy round's main-process time); only shared buckets are handled one by one."""
         bands = keys.tolist()
         held = list(map(dict.setdefault, self._tables, bands, repeat(value)))
         self._size += 1
-        hits: dict[T, int] = {}
-        for band in compress(range(BANDS), map(is_not, held, repeat(value))):  # buckets that were not empty
+        for band in compress(range(BANDS), map(is_not, held, repeat(value))):
             current = held[band]
             if isinstance(current, list):
-                for other in current:
-                    hits[other] = hits.get(other, 0) + 1
+                if hits is not None:
+                    for other in current:
+                        hits[other] = hits.get(other, 0) + 1
                 if len(current) >= BUCKET_CAP:
                     del current[0]
                 current.append(value)
             else:
-                hits[current] = hits.get(current, 0) + 1
+                if hits is not None:
+                    hits[current] = hits.get(current, 0) + 1
                 self._tables[band][bands[band]] = [current, value]
-        if len(hits) < 2:
-            return list(hits)
-        return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]
+
+
+def _ranked(hits: dict[T, int], limit: int) -> list[T]:
+    """Most shared bands first (ties: first found first), at most `limit`. A plain dict and one sort:
+    Counter.most_common's heap costs more on a few hits."""
+    if len(hits) < 2:
+        return list(hits)
+    return sorted(hits, key=hits.__getitem__, reverse=True)[:limit]
