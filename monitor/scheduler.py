@@ -22,6 +22,7 @@ log = structlog.get_logger("monitor.scheduler")
 HEARTBEAT = 10.0
 STORIES = trending.PERIOD.total_seconds()  # story sweep (expiry, de-escalation) and trend evaluation
 RETENTION = 3600.0  # looks hourly; prunes once per day per cluster
+HEALTH = 300.0  # feed-health notices a poll could not retell (service.retell_health)
 
 
 class Jobs:
@@ -105,6 +106,17 @@ class Jobs:
         if written and not self.stopping:
             await self.deliver_tick()
 
+    async def health_tick(self) -> None:
+        if self.stopping:
+            return
+        try:
+            await service.retell_health(self.runtime())
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+        except Exception:
+            log.exception("health_tick_failed")
+
     async def retention_tick(self) -> None:
         rt = self.runtime()
         try:
@@ -155,6 +167,7 @@ def build_scheduler(jobs: Jobs, *, tick: float, delivery_interval: float) -> Asy
     scheduler.add_job(jobs.deliver_tick, "interval", seconds=delivery_interval, id="deliver", next_run_time=_soon())
     scheduler.add_job(jobs.heartbeat_tick, "interval", seconds=HEARTBEAT, id="heartbeat", next_run_time=_soon())
     scheduler.add_job(jobs.stories_tick, "interval", seconds=STORIES, id="stories")
+    scheduler.add_job(jobs.health_tick, "interval", seconds=HEALTH, id="health")
     scheduler.add_job(jobs.retention_tick, "interval", seconds=RETENTION, id="retention", next_run_time=_soon())
     schedule_digests(scheduler, jobs.deliver_tick, jobs.runtime().config)
     return scheduler

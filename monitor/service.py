@@ -42,6 +42,7 @@ DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler 
 log = structlog.get_logger("monitor.service")
 T = TypeVar("T")
 KNOWN_UIDS = 1000  # more than any feed's document holds; an older item reappearing is only scored in vain
+HEALTH_RETELL = 600.0  # the health sweep leaves a feed polled this recently (seconds) to its own poll's retelling
 
 
 def utcnow() -> datetime:
@@ -310,9 +311,37 @@ def _health_state(row: FeedRow) -> health.FeedState:
                             row.last_success_at, row.last_new_item_at, row.cadence)
 
 
+async def retell_health(rt: Runtime) -> int:
+    """The health sweep: tell the ops channel of changes no poll will retell soon. A poll tells its own feed's
+    change and, when the send fails, the next poll tries again; but a feed that answered 410 is never polled
+    again, and a failing feed's next poll may be hours out. Returns how many feeds were looked at."""
+    now = rt.clock()
+    claimed = await asyncio.to_thread(_claim_untold, rt, now - timedelta(seconds=HEALTH_RETELL))
+    try:
+        for row in claimed:
+            await _tell_health(rt, row)
+    finally:
+        if claimed:
+            await _write(rt, _release, rt, [row.id for row in claimed if row.id is not None])
+    return len(claimed)
+
+
+def _claim_untold(rt: Runtime, polled_before: datetime) -> list[FeedRow]:
+    with session(rt.engine) as s:
+        claimed = cluster.claim_untold_feeds(s, rt.worker, rt.clock(), rt.lease, polled_before=polled_before)
+        s.commit()
+        return claimed
+
+
+def _release(rt: Runtime, feed_ids: list[int]) -> None:
+    with session(rt.engine) as s:
+        cluster.release_claims(s, rt.worker, feed_ids)
+        s.commit()
+
+
 async def _tell_health(rt: Runtime, row: FeedRow) -> None:
     """Tell the ops channel when the feed's health changed since it last heard; when sending fails, the row
-    keeps the difference and the next poll tries again."""
+    keeps the difference and the next poll (or the health sweep) tries again."""
     if row.health == row.health_notified:
         return
     state, previous = row.health, row.health_notified

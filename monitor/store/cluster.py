@@ -12,10 +12,12 @@ import socket
 import uuid
 import zlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, or_, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from monitor.store.tables import FeedRow, JobRunRow, WorkerRow
 
@@ -35,14 +37,41 @@ def claim_due_feeds(session: Session, worker: str, now: datetime, lease: float, 
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    return _claim(session, due, worker, now, lease)
+
+
+def claim_untold_feeds(session: Session, worker: str, now: datetime, lease: float, *, polled_before: datetime,
+                       limit: int = 200) -> list[FeedRow]:
+    """Claim feeds whose health changed without the ops channel hearing of it and that no poll has touched
+    since `polled_before` (a poll tells its own feed's change; this is for the feeds no poll will reach soon)."""
+    untold = (
+        select(FeedRow.id)
+        .where(FeedRow.enabled, col(FeedRow.status).in_(("active", "gone")))
+        .where(col(FeedRow.health) != col(FeedRow.health_notified))
+        .where(or_(col(FeedRow.last_polled_at).is_(None), col(FeedRow.last_polled_at) < polled_before))
+        .where(or_(col(FeedRow.claimed_until).is_(None), col(FeedRow.claimed_until) < now))
+        .order_by(col(FeedRow.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return _claim(session, untold, worker, now, lease)
+
+
+def _claim(session: Session, ids: SelectOfScalar[Any], worker: str, now: datetime,
+           lease: float) -> list[FeedRow]:
     stmt = (
         update(FeedRow)
-        .where(col(FeedRow.id).in_(due.scalar_subquery()))
+        .where(col(FeedRow.id).in_(ids.scalar_subquery()))
         .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
         .returning(FeedRow)
         .execution_options(synchronize_session=False)
     )
     return list(session.execute(stmt).scalars())
+
+
+def release_claims(session: Session, worker: str, feed_ids: list[int]) -> None:
+    session.execute(update(FeedRow).where(col(FeedRow.id).in_(feed_ids), col(FeedRow.claimed_by) == worker)
+                    .values(claimed_by=None, claimed_until=None))
 
 
 def release(feed: FeedRow) -> None:

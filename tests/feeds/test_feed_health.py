@@ -3,16 +3,19 @@ channel (apprise json:// to a loopback receiver), with retries when the channel 
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from monitor import service
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.service import Runtime
 from tests.support.configdir import write_config
-from tests.support.polling import START, cycle, feed_row, make_runtime, news_items, rss
+from tests.support.polling import START, cycle, db, feed_row, make_runtime, news_items, rss
 from tests.support.servers import HttpServer, Request, Response, WebhookReceiver
 
 
@@ -104,6 +107,50 @@ def test_a_failed_notice_is_retried_at_the_next_poll(tmp_path: Path, feed_server
     advance(rt, 3601)
     cycle(rt)
     assert len(webhook.posts("/ops")) == 2  # told once, however long it keeps failing
+
+
+def retell(rt: Runtime) -> int:
+    return asyncio.run(service.retell_health(rt))
+
+
+def test_a_failed_gone_notice_is_retold_by_the_health_sweep(tmp_path: Path, feed_server: HttpServer,
+                                                            webhook: WebhookReceiver) -> None:
+    """A feed that answered 410 is never polled again, so no poll can retry its notice: the sweep does."""
+    feed_server.routes["/f"] = Response(410, b"gone")
+    webhook.routes["/ops"] = Response(500, b"channel down")
+    rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
+    cycle(rt)
+    assert len(webhook.posts("/ops")) == 1 and feed_row(rt, "old")["health_notified"] == "ok"
+    del webhook.routes["/ops"]
+    assert retell(rt) == 0  # just polled: that poll's own retelling is not raced
+    assert len(webhook.posts("/ops")) == 1
+
+    advance(rt, 601)
+    assert cycle(rt) == {}  # gone: not polled
+    assert retell(rt) == 1
+    sent = notices(webhook)
+    assert len(sent) == 2 and "old is gone (HTTP 410)" in sent[1]
+    row = feed_row(rt, "old")
+    assert row["health_notified"] == "gone" and row["claimed_by"] is None  # the sweep's claim is given back
+    advance(rt, 601)
+    assert retell(rt) == 0 and len(webhook.posts("/ops")) == 2  # told once
+
+
+def test_the_health_sweep_skips_feeds_another_worker_holds(tmp_path: Path, feed_server: HttpServer,
+                                                          webhook: WebhookReceiver) -> None:
+    feed_server.routes["/f"] = Response(410, b"gone")
+    webhook.routes["/ops"] = Response(500, b"channel down")
+    rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
+    cycle(rt)
+    del webhook.routes["/ops"]
+    advance(rt, 601)
+    until = rt.clock() + timedelta(seconds=60)
+    with db(rt) as c:
+        c.execute("update feeds set claimed_by = 'other', claimed_until = ? where name = 'old'",
+                  (until.strftime("%Y-%m-%d %H:%M:%S.%f"),))
+    assert retell(rt) == 0 and len(webhook.posts("/ops")) == 1
+    advance(rt, 61)  # the other worker's lease ran out: it died mid-send
+    assert retell(rt) == 1 and feed_row(rt, "old")["health_notified"] == "gone"
 
 
 def test_ops_channel_must_exist(tmp_path: Path) -> None:

@@ -96,6 +96,45 @@ def test_clean_shutdown_hands_leases_back(engine: Engine) -> None:
     assert len(_claim(engine, "other")) == 60
 
 
+def test_the_health_sweep_claims_only_untold_quiet_feeds_and_each_once(engine: Engine) -> None:
+    polled_long_ago, polled_just_now = NOW - timedelta(hours=1), NOW - timedelta(seconds=30)
+    with session(engine) as s:
+        for feed in repo.all_feeds(s):
+            number = int(feed.name.removeprefix("feed-"))
+            feed.health = {0: "gone", 3: "failing"}.get(number % 6, "ok")  # every third feed changed, untold
+            feed.status = "gone" if number % 6 == 0 else "active"
+            feed.last_polled_at = polled_just_now if number % 9 == 0 else polled_long_ago
+            feed.enabled = number != 3
+            s.add(feed)
+        s.commit()
+    results: dict[str, list[str]] = {}
+    barrier = threading.Barrier(3)
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        with session(engine) as s:
+            results[name] = [f.name for f in cluster.claim_untold_feeds(
+                s, name, NOW, lease=60, polled_before=NOW - timedelta(minutes=10), limit=4)]
+            s.commit()
+
+    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = sorted(name for names in results.values() for name in names)
+    # untold: 0, 3, ..., 57; minus the polled-just-now 0, 9, ..., 54 and the disabled 3
+    assert claimed == [f"feed-{i:03}" for i in range(0, 60, 3) if i % 9 and i != 3]
+    # the poller takes every active feed the sweep does not hold (gone feeds are never polled)
+    assert sorted(_claim(engine, "poller", NOW)) == [f"feed-{i:03}" for i in range(60)
+                                                     if i % 6 and f"feed-{i:03}" not in claimed and i != 3]
+    with session(engine) as s:
+        cluster.release_claims(s, "w0", [f.id for f in repo.all_feeds(s) if f.id is not None])
+        s.commit()
+        held = {f.name: f.claimed_by for f in repo.all_feeds(s) if f.name in claimed}
+    assert set(held.values()) <= {"w1", "w2", None} and list(held.values()).count(None) == len(results["w0"])
+
+
 def test_a_job_period_runs_once_across_workers(engine: Engine) -> None:
     wins: list[str] = []
     barrier = threading.Barrier(5)
