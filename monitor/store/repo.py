@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -60,6 +60,38 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
             row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
             row.enabled = spec.enabled
         session.add(row)
+
+
+# What a successful poll writes about its feed (`service._succeeded`), and nothing a reload may change meanwhile.
+_FEEDS: Any = FeedRow.__table__  # type: ignore[attr-defined]
+POLL_COLUMNS: tuple[str, ...] = (
+    "etag", "last_modified", "next_poll_at", "last_polled_at", "last_success_at", "consecutive_failures", "last_error",
+    "last_error_kind", "health", "claimed_by", "claimed_until")
+
+
+@functools.cache
+def _poll_update(columns: tuple[str, ...]) -> Any:
+    # bound as p_<column>: a bindparam named after a column of the SET clause is reserved by SQLAlchemy
+    return (update(_FEEDS).where(_FEEDS.c.id == bindparam("p_id"))
+            .values({name: bindparam(f"p_{name}") for name in columns}))
+
+
+def record_polls(session: Session, rows: Sequence[FeedRow], moved: Collection[int] = ()) -> set[int]:
+    """Write the poll bookkeeping of feeds claimed earlier, from the rows as the poll left them: one executemany
+    (compiled once), where loading each row again through the ORM cost more than the write. The URL is written
+    only for the feeds in `moved` (a permanent redirect). Returns the ids no longer in the table."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        columns = (*POLL_COLUMNS, "url") if row.id in moved else POLL_COLUMNS
+        groups.setdefault(columns, []).append(
+            {"p_id": row.id, **{f"p_{name}": getattr(row, name) for name in columns}})
+    written = 0
+    for columns, params in groups.items():
+        written += session.connection().execute(_poll_update(columns), params).rowcount
+    if written == len(rows):
+        return set()
+    ids = [row.id for row in rows if row.id is not None]
+    return set(ids) - set(session.connection().execute(select(_FEEDS.c.id).where(_FEEDS.c.id.in_(ids))).scalars())
 
 
 def all_feeds(session: Session) -> list[FeedRow]:

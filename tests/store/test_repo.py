@@ -17,7 +17,7 @@ from monitor.domain import FeedSpec, Item
 from monitor.store import repo
 from monitor.store.db import make_engine, session
 from monitor.store.migrate import SchemaError, current_revision, ensure_schema, head_revision
-from monitor.store.tables import ItemRow
+from monitor.store.tables import FeedRow, ItemRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -95,6 +95,43 @@ def test_an_article_another_feed_stored_is_not_stored_again_but_a_front_page_is(
                                                  dataclasses.replace(front, uid="o2", feed="Other")], NOW)
         s.commit()
     assert [item.uid for _, item in again] == ["o2"]
+
+
+def test_poll_bookkeeping_writes_what_the_poll_owns_and_keeps_what_a_reload_changed(engine: Engine) -> None:
+    world, europe = _feed(engine, "World"), _feed(engine, "Europe")
+    with session(engine) as s:
+        claimed = repo.feeds_by_id(s, [world, europe])
+    for row in claimed.values():  # as service._succeeded leaves a claimed row after a 304
+        row.etag, row.next_poll_at, row.last_success_at = f'"{row.name}"', NOW + timedelta(minutes=10), NOW
+        row.consecutive_failures, row.health, row.claimed_by = 0, "ok", None
+    claimed[europe].url = "https://example.org/europe-moved.xml"  # a permanent redirect
+    with session(engine) as s:  # meanwhile a reload changed the interval, the tags, a URL: not the poll's to write
+        repo.sync_feeds(s, [FeedSpec("World", "http://127.0.0.1/World-new.xml", 60.0, ("changed",)),
+                            FeedSpec("Europe", "http://127.0.0.1/Europe.xml", 60.0, ("changed",))], NOW)
+        s.commit()
+    with session(engine) as s:
+        assert repo.record_polls(s, list(claimed.values()), moved={europe}) == set()
+        s.commit()
+        stored = repo.feeds_by_id(s, [world, europe])
+    for feed_id in (world, europe):
+        row = stored[feed_id]
+        assert (row.etag, row.next_poll_at, row.last_success_at) == (f'"{row.name}"', NOW + timedelta(minutes=10), NOW)
+        assert (row.interval, row.tags) == (60.0, ["changed"])
+    assert stored[world].url == "http://127.0.0.1/World-new.xml"
+    assert stored[europe].url == "https://example.org/europe-moved.xml"
+
+
+def test_poll_bookkeeping_names_the_feeds_that_are_gone_from_the_table(engine: Engine) -> None:
+    world, europe = _feed(engine, "World"), _feed(engine, "Europe")
+    with session(engine) as s:
+        claimed = repo.feeds_by_id(s, [world, europe])
+        s.delete(s.get(FeedRow, europe))
+        s.commit()
+    claimed[world].etag = '"w"'
+    with session(engine) as s:
+        assert repo.record_polls(s, list(claimed.values())) == {europe}
+        s.commit()
+        assert repo.feeds_by_id(s, [world])[world].etag == '"w"'
 
 
 def test_feeds_removed_from_config_are_disabled(engine: Engine) -> None:
