@@ -111,7 +111,7 @@ def item_counts(session: Session) -> dict[int, int]:
 _ITEMS: Any = ItemRow.__table__  # type: ignore[attr-defined]
 _RECENT_UIDS = (select(_ITEMS.c.uid).where(_ITEMS.c.feed_id == bindparam("feed"))
                 .order_by(_ITEMS.c.id.desc()).limit(bindparam("limit")))
-_STORED_ELSEWHERE = select(_ITEMS.c.canonical_url).where(
+_STORED_ELSEWHERE = select(_ITEMS.c.canonical_url).distinct().where(
     _ITEMS.c.canonical_url.in_(bindparam("urls", expanding=True)), _ITEMS.c.feed_id != bindparam("feed"))
 
 
@@ -123,10 +123,13 @@ def recent_uids(session: Session, feed_id: int, limit: int) -> list[str]:
 def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:
     """Canonical URLs of these items already stored by another feed: the same article syndicated twice.
     Front pages identify no article and never count."""
-    urls = sorted({i.canonical_url for i in items if i.canonical_url and is_article_url(i.canonical_url)})
+    urls = sorted({i.canonical_url for i in items if i.canonical_url})
     if not urls:
         return set()
-    return set(session.connection().execute(_STORED_ELSEWHERE, {"urls": urls, "feed": feed_id}).scalars())
+    # Front pages are dropped from what the query found, not from what it asks: it finds almost nothing, and
+    # telling every item's URL apart (a urlsplit) cost more than the query.
+    stored = session.connection().execute(_STORED_ELSEWHERE, {"urls": urls, "feed": feed_id}).scalars()
+    return {url for url in stored if is_article_url(url)}
 
 
 def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime) -> list[tuple[int, Item]]:
