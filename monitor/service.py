@@ -206,13 +206,15 @@ def _interval(rt: Runtime, row: FeedRow) -> float:
                              max_interval=polling.max_interval)
 
 
-def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) -> None:
-    """Bookkeeping shared by every success, 304 or 200: validators, a permanent move, the next poll."""
+def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) -> bool:
+    """Bookkeeping shared by every success, 304 or 200: validators, a permanent move, the next poll. True when
+    the feed moved (its URL is to be written too)."""
     polling = rt.config.settings.polling
-    if result.moved_to and result.moved_to != row.url:
-        log.info("feed_moved", feed=row.name, old=row.url, new=result.moved_to,
+    moved_to = result.moved_to if result.moved_to != row.url else None
+    if moved_to is not None:
+        log.info("feed_moved", feed=row.name, old=row.url, new=moved_to,
                  hint="permanent redirect: update feeds.yaml when convenient")
-        row.url = result.moved_to
+        row.url = moved_to
     if result.etag or result.last_modified or not result.not_modified:
         _assign(row, etag=result.etag, last_modified=result.last_modified)
     floor = max(filter(None, (result.max_age, row.ttl)), default=None)
@@ -223,6 +225,7 @@ def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) ->
     _assign(row, consecutive_failures=0, last_error=None, last_error_kind=None)
     _assign(row, health=health.assess(_health_state(row), now, _health_rules(rt)))
     cluster.release(row)
+    return moved_to is not None
 
 
 def _assign(row: FeedRow, **values: Any) -> None:
@@ -235,50 +238,46 @@ def _assign(row: FeedRow, **values: Any) -> None:
 
 def _record_unchanged(rt: Runtime, polls: Sequence[tuple[FeedRow, FetchResult]]) -> list[FeedRow | Exception]:
     """304s, or the same bytes as last time: poll bookkeeping only, no parsing and no item rows; the feeds that
-    came while the writer was busy share one transaction (monitor.groupcommit). The rows are the ones claimed
-    for this poll: under the lease only this poll changes what it writes (repo.POLL_COLUMNS)."""
+    came while the writer was busy share one transaction (monitor.groupcommit)."""
     now = rt.clock()
-    moved = set()
-    for feed, result in polls:
-        url = feed.url
-        _succeeded(rt, feed, result, now)
-        if feed.url != url and feed.id is not None:
-            moved.add(feed.id)
+    moved = {feed.id for feed, result in polls if _succeeded(rt, feed, result, now) and feed.id is not None}
     with session(rt.engine) as s:
         missing = repo.record_polls(s, [feed for feed, _ in polls], moved)
         s.commit()
-    return [LookupError(f"feed {feed.name!r} (id {feed.id}) is no longer in the database") if feed.id in missing
-            else feed for feed, _ in polls]
+    return [_gone(feed) if feed.id in missing else feed for feed, _ in polls]
+
+
+def _gone(feed: FeedRow) -> LookupError:
+    return LookupError(f"feed {feed.name!r} (id {feed.id}) is no longer in the database")
 
 
 def _record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
                     scores: dict[str, list[Score]],
                     fingerprints: Mapping[str, Fingerprint] | None = None) -> tuple[int, int, FeedRow]:
     """One transaction: new items, their scores, their stories, their alerts and the feed's bookkeeping, or none
-    of them. `scores` holds the scores of the items that were not known; an item without one is not new."""
+    of them. `scores` holds the scores of the items that were not known; an item without one is not new.
+
+    `feed` is the row claimed for this poll, and the bookkeeping is written from it (repo.record_polls): under
+    the lease only this poll changes those columns, and loading the row again cost more than writing it."""
     now = rt.clock()
+    assert feed.id is not None
     with session(rt.engine) as s:
-        row = s.get(FeedRow, feed.id)
-        assert row is not None and row.id is not None
-        row.last_polled_at = now
-        s.add(row)
-        s.flush()  # a write first: SQLite now holds the write lock, so the dedup below sees a settled database
-        new = repo.insert_new_items(s, row.id, [i for i in parsed.items if i.uid in scores], now)
-        alerts = file_and_alert(rt.config, scores, rt.stories, s, row, new, now, fingerprints)
-        if new:
-            row.last_new_item_at = now
-        elif row.last_new_item_at is None:
-            row.last_new_item_at = now  # silence is counted from the first poll that worked
+        if not repo.touch_feed(s, feed.id, now):
+            raise _gone(feed)
+        new = repo.insert_new_items(s, feed.id, [i for i in parsed.items if i.uid in scores], now)
+        alerts = file_and_alert(rt.config, scores, rt.stories, s, feed, new, now, fingerprints)
+        if new or feed.last_new_item_at is None:  # silence is counted from the first poll that worked
+            feed.last_new_item_at = now
         if (gap := publishing_gap(parsed.dates, now)) is not None:
-            row.cadence = gap
-        row.ttl, row.content_hash = parsed.ttl_seconds, result.digest
-        _succeeded(rt, row, result, now)
+            _assign(feed, cadence=gap)
+        _assign(feed, ttl=parsed.ttl_seconds, content_hash=result.digest)
+        moved = _succeeded(rt, feed, result, now)
         if not parsed.items:  # well-formed and empty: not a failure, but an operator should see it
-            row.last_error_kind = "empty"
-            row.last_error = f"no entries in a well-formed {parsed.version} document"
-        s.add(row)
+            feed.last_error_kind = "empty"
+            feed.last_error = f"no entries in a well-formed {parsed.version} document"
+        repo.record_polls(s, [feed], {feed.id} if moved else ())
         s.commit()
-        return len(new), alerts, row
+        return len(new), alerts, feed
 
 
 def _record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> FeedRow:

@@ -65,8 +65,15 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
 # What a successful poll writes about its feed (`service._succeeded`), and nothing a reload may change meanwhile.
 _FEEDS: Any = FeedRow.__table__  # type: ignore[attr-defined]
 POLL_COLUMNS: tuple[str, ...] = (
-    "etag", "last_modified", "next_poll_at", "last_polled_at", "last_success_at", "consecutive_failures", "last_error",
-    "last_error_kind", "health", "claimed_by", "claimed_until")
+    "etag", "last_modified", "next_poll_at", "last_polled_at", "last_success_at", "last_new_item_at", "cadence", "ttl",
+    "content_hash", "consecutive_failures", "last_error", "last_error_kind", "health", "claimed_by", "claimed_until")
+_TOUCH = update(_FEEDS).where(_FEEDS.c.id == bindparam("p_id")).values(last_polled_at=bindparam("p_now"))
+
+
+def touch_feed(session: Session, feed_id: int, now: datetime) -> bool:
+    """The first write of a poll's transaction (on SQLite it takes the write lock, so what the poll reads next
+    is settled); False when the feed is no longer in the table."""
+    return bool(session.connection().execute(_TOUCH, {"p_id": feed_id, "p_now": now}).rowcount)
 
 
 @functools.cache

@@ -134,6 +134,15 @@ def test_poll_bookkeeping_names_the_feeds_that_are_gone_from_the_table(engine: E
         assert repo.feeds_by_id(s, [world])[world].etag == '"w"'
 
 
+def test_a_polls_first_write_says_whether_its_feed_is_still_there(engine: Engine) -> None:
+    world = _feed(engine, "World")
+    with session(engine) as s:
+        assert repo.touch_feed(s, world, NOW) is True
+        assert repo.touch_feed(s, world + 1000, NOW) is False
+        s.commit()
+        assert repo.feeds_by_id(s, [world])[world].last_polled_at == NOW
+
+
 def test_feeds_removed_from_config_are_disabled(engine: Engine) -> None:
     _feed(engine, "One")
     with session(engine) as s:
