@@ -153,6 +153,25 @@ def test_the_health_sweep_skips_feeds_another_worker_holds(tmp_path: Path, feed_
     assert retell(rt) == 1 and feed_row(rt, "old")["health_notified"] == "gone"
 
 
+def test_the_daemon_runs_the_health_sweep_every_five_minutes(tmp_path: Path, feed_server: HttpServer,
+                                                              webhook: WebhookReceiver) -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    from monitor.scheduler import Jobs, build_scheduler
+
+    feed_server.routes["/f"] = Response(410, b"gone")
+    webhook.routes["/ops"] = Response(500, b"channel down")
+    rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
+    cycle(rt)
+    del webhook.routes["/ops"]
+    advance(rt, 601)
+    jobs = Jobs(lambda: rt)
+    job = build_scheduler(jobs, tick=5, delivery_interval=5).get_job("health")
+    assert isinstance(job.trigger, IntervalTrigger) and job.trigger.interval == timedelta(minutes=5)
+    asyncio.run(job.func())
+    assert len(webhook.posts("/ops")) == 2 and feed_row(rt, "old")["health_notified"] == "gone"
+
+
 def test_ops_channel_must_exist(tmp_path: Path) -> None:
     directory = write_config(tmp_path / "c", settings={"polling": {"health": {"ops_channel": "pager"}}})
     with pytest.raises(ConfigError) as caught:
