@@ -33,6 +33,7 @@ from monitor.feeds.parse import ParsedFeed
 from monitor.feeds.pool import CpuPool
 from monitor.groupcommit import GroupCommit
 from monitor.store import cluster, repo
+from monitor.store import stories as stories_store
 from monitor.store.db import session
 from monitor.store.tables import FeedRow
 from monitor.stories import StoryTracker, file_and_alert
@@ -42,6 +43,7 @@ DeliveryStats = delivery.DeliveryStats  # re-exported: the daemon and scheduler 
 log = structlog.get_logger("monitor.service")
 T = TypeVar("T")
 KNOWN_UIDS = 1000  # more than any feed's document holds; an older item reappearing is only scored in vain
+PEER_ALIVE = 60.0  # a worker whose heartbeat is this recent (seconds) is alive (heartbeats come every 10 s)
 HEALTH_RETELL = 600.0  # the health sweep leaves a feed polled this recently (seconds) to its own poll's retelling
 
 
@@ -374,9 +376,13 @@ def _record_notified(rt: Runtime, row: FeedRow, state: str) -> None:
 
 
 def heartbeat(rt: Runtime) -> None:
+    """This worker is alive; and are others (then each catches up with the stories the others file)?"""
+    now = rt.clock()
     with session(rt.engine) as s:
-        cluster.heartbeat(s, rt.worker, rt.clock())
+        cluster.heartbeat(s, rt.worker, now)
         s.commit()
+        peers = cluster.live_workers(s, now - timedelta(seconds=PEER_ALIVE)) > 1
+        rt.stories.mark(now, stories_store.last_item_id(s), peers=peers)
 
 
 def retire(rt: Runtime) -> None:

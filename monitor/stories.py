@@ -11,6 +11,7 @@ of parallel feeds still overlaps; docs/stories.md ("Concurrency") has the detail
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ from monitor.store.db import session
 from monitor.store.tables import FeedRow, StoryRow
 
 log = structlog.get_logger("monitor.stories")
+CATCH_UP = timedelta(seconds=2)  # at most this often, a worker looks at what the others filed
+CATCH_UP_LAG = timedelta(seconds=120)  # longer than any poll's transaction runs
 SWEEP_LOOKBACK = 7 * 86400.0  # de-escalation looks at stories alerted this recently (or 2 coverage windows)
 
 
@@ -58,6 +61,12 @@ class StoryTracker:
     members: dict[str, list[Member]] = field(default_factory=dict)
     states: dict[tuple[str, str], StoryAlertState] = field(default_factory=dict)
     loaded: bool = False
+    # Other workers share the database (set by the heartbeat): before filing, look at what they filed, or a story
+    # arriving through feeds that different workers poll would be split in two, and alert twice.
+    peers: bool = False
+    # (when, the highest stored item id then), noted by the heartbeat; see catch_up
+    marks: deque[tuple[datetime, int]] = field(default_factory=deque)
+    caught_up_at: datetime | None = None
 
     def load(self, engine: Engine, now: datetime, window: float) -> int:
         """Rebuild from stored stories and their items in the window (once; later calls do nothing)."""
@@ -78,7 +87,49 @@ class StoryTracker:
         rows = store.stories_since(s, since)
         for row in rows:
             self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
-        items = [i for i in store.items_between(s, since, now, story_ids=[r.id for r in rows]) if i.story_id]
+        self._add_stored(s, store.items_between(s, since, now, story_ids=[r.id for r in rows]))
+        self.marks.append((now, store.last_item_id(s)))
+        self.loaded = True
+        log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
+
+    def mark(self, now: datetime, last_item_id: int, *, peers: bool) -> None:
+        """The heartbeat's note (any thread): are other workers alive, and the highest stored item id now."""
+        with self.lock:
+            if peers and not self.peers:
+                self.caught_up_at = now  # they have just come: what they filed is above the marks of LAG ago
+            self.peers = peers
+            self.marks.append((now, last_item_id))
+            cutoff = min(self.caught_up_at or now, now) - CATCH_UP_LAG
+            while len(self.marks) > 1 and self.marks[1][0] <= cutoff:
+                self.marks.popleft()
+
+    def catch_up(self, s: Session, now: datetime) -> int:
+        """File what other workers filed since the last look, in the stories they chose (the caller holds the
+        lock). Does nothing without peers, or within CATCH_UP of the last look. Returns the items added.
+
+        It looks above the highest id known CATCH_UP_LAG before the last look: ids are taken at INSERT, so a
+        transaction holding a lower id may commit after one holding a higher; none runs that long."""
+        if not self.peers or (self.caught_up_at is not None and now - self.caught_up_at < CATCH_UP):
+            return 0
+        cutoff = (self.caught_up_at or now) - CATCH_UP_LAG
+        floor = max((last for at, last in self.marks if at <= cutoff), default=self.marks[0][1] if self.marks else 0)
+        self.caught_up_at = now
+        theirs = store.items_by_id(s, [i for i in store.filed_after(s, floor) if str(i) not in self.index])
+        if not theirs:
+            return 0
+        unknown = sorted({i.story_id for i in theirs if i.story_id and self.index.story(i.story_id) is None})
+        for row in store.stories_by_id(s, unknown):
+            self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
+        self._add_stored(s, theirs)
+        touched = {i.story_id for i in theirs}
+        for key in [k for k in self.states if k[0] in touched]:
+            del self.states[key]  # they may have alerted on it: the state is read again from the database
+        log.info("story_index_caught_up", items=len(theirs), stories=len(touched))
+        return len(theirs)
+
+    def _add_stored(self, s: Session, stored: Sequence[store.StoredItem]) -> None:
+        """File stored items in the stories they were filed in, with their scores."""
+        items = [i for i in stored if i.story_id]
         scores = store.scores_of(s, [i.id for i in items])
         # Fingerprinted a thousand at a time: one vectorised MinHash pass each instead of one per item (a restart
         # with 50,000 items in the window: 8.4 -> 7.9 s, half of it still fingerprints).
@@ -90,8 +141,6 @@ class StoryTracker:
                            at=item.fetched_at, story_id=item.story_id, fingerprint=fingerprint)
             self.members.setdefault(item.story_id, []).append(
                 Member(item.fetched_at, item.feed, scores.get(item.id, {})))
-        self.loaded = True
-        log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
 
     def state(self, s: Session, story_id: str, watchlist: str, *, fresh: bool = False) -> StoryAlertState:
         """The alert state, from memory or else the database (the caller holds the lock). `fresh`: the story was
@@ -157,11 +206,13 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     assignments: list[tuple[int, str]] = []
     kept: list[tuple[int, Score]] = []
     prints = fingerprints or {}
+    with tracker.lock:
+        tracker.ensure_loaded(s, now, config.settings.stories.window)
+        tracker.catch_up(s, now)
     for item_id, item in new:
         scores = [sc for sc in scored.get(item.uid, ()) if sc.value != 0 or sc.contributions]
         kept += [(item_id, score) for score in scores]
         with tracker.lock:
-            tracker.ensure_loaded(s, now, config.settings.stories.window)
             story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now,
                                    prints.get(item.uid))
         assignments.append((item_id, story.id))

@@ -97,6 +97,12 @@ def forget_worker(session: Session, worker: str) -> None:
         session.delete(row)
 
 
+def live_workers(session: Session, since: datetime) -> int:
+    """Workers whose last heartbeat came after `since`."""
+    return int(session.exec(select(func.count()).select_from(WorkerRow).where(
+        col(WorkerRow.heartbeat_at) > since)).one())
+
+
 def workers(session: Session, now: datetime) -> list[tuple[WorkerRow, int]]:
     """Every known worker with the number of feed leases it holds now."""
     leases = dict(session.exec(

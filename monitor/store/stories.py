@@ -84,6 +84,11 @@ def stories_since(session: Session, since: datetime) -> list[StoryRow]:
     return list(session.exec(query))
 
 
+def stories_by_id(session: Session, story_ids: Sequence[str]) -> list[StoryRow]:
+    return [row for chunk in _chunks(story_ids) for row in session.exec(select(StoryRow).where(
+        col(StoryRow.id).in_(chunk)))]
+
+
 def story_severities(session: Session, story_ids: Sequence[str]) -> dict[str, int]:
     """The highest item severity of each story, over every watchlist."""
     if not story_ids:
@@ -110,11 +115,35 @@ class StoredItem:
 def items_between(session: Session, start: datetime, end: datetime, *,
                   story_ids: Iterable[str] | None = None) -> list[StoredItem]:
     """Items fetched in [start, end], oldest first, with their feed's name and tags."""
-    query = (select(ItemRow, FeedRow.name, FeedRow.tags).join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-             .where(col(ItemRow.fetched_at) >= start, col(ItemRow.fetched_at) <= end)
-             .order_by(col(ItemRow.fetched_at), col(ItemRow.id)))
+    query = _with_feeds().where(col(ItemRow.fetched_at) >= start, col(ItemRow.fetched_at) <= end)
     if story_ids is not None:
         query = query.where(col(ItemRow.story_id).in_(list(story_ids)))
+    return _stored(session, query)
+
+
+def items_by_id(session: Session, ids: Sequence[int]) -> list[StoredItem]:
+    """These items, with their feed's name and tags (oldest first within each 500)."""
+    return [item for chunk in _chunks(ids)
+            for item in _stored(session, _with_feeds().where(col(ItemRow.id).in_(chunk)))]
+
+
+def filed_after(session: Session, after_id: int) -> list[int]:
+    """Ids above `after_id` of the items filed in a story: an item is filed in the transaction that stores it, so
+    another worker's items show here once committed, and this transaction's own unfiled ones do not."""
+    return list(session.exec(select(ItemRow.id).where(col(ItemRow.id) > after_id,
+                                                      col(ItemRow.story_id).is_not(None))))  # type: ignore[arg-type]
+
+
+def last_item_id(session: Session) -> int:
+    return int(session.exec(select(func.max(ItemRow.id))).one() or 0)
+
+
+def _with_feeds() -> Any:
+    return (select(ItemRow, FeedRow.name, FeedRow.tags).join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
+            .order_by(col(ItemRow.fetched_at), col(ItemRow.id)))
+
+
+def _stored(session: Session, query: Any) -> list[StoredItem]:
     return [StoredItem(i.id or 0, i.story_id, name, tuple(tags or ()), i.title, i.summary, i.link, i.published,
                        i.fetched_at) for i, name, tags in session.exec(query)]
 
