@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from alerts import policy
 from monitor.config import Config
-from monitor.core import rules
+from monitor.core import rules, watermark
 from monitor.core.corroboration import CorroborationPolicy
 from monitor.core.stories import Fingerprint, Story, StoryIndex, fingerprints_of
 from monitor.core.story_rules import (
@@ -65,7 +65,7 @@ class StoryTracker:
     # arriving through feeds that different workers poll would be split in two, and alert twice.
     peers: bool = False
     # (when, the highest stored item id then), noted by the heartbeat; see catch_up
-    marks: deque[tuple[datetime, int]] = field(default_factory=deque)
+    marks: deque[watermark.Mark] = field(default_factory=deque)
     caught_up_at: datetime | None = None
 
     def load(self, engine: Engine, now: datetime, window: float) -> int:
@@ -107,14 +107,12 @@ class StoryTracker:
         """File what other workers filed since the last look, in the stories they chose (the caller holds the
         lock). Does nothing without peers, or within CATCH_UP of the last look. Returns the items added.
 
-        It looks above the highest id known CATCH_UP_LAG before the last look: ids are taken at INSERT, so a
-        transaction holding a lower id may commit after one holding a higher; none runs that long."""
+        It looks above the highest id stored CATCH_UP_LAG before the previous look (monitor.core.watermark)."""
         if not self.peers or (self.caught_up_at is not None and now - self.caught_up_at < CATCH_UP):
             return 0
-        cutoff = (self.caught_up_at or now) - CATCH_UP_LAG
-        floor = max((last for at, last in self.marks if at <= cutoff), default=self.marks[0][1] if self.marks else 0)
+        above = watermark.floor(self.marks, self.caught_up_at or now, CATCH_UP_LAG)
         self.caught_up_at = now
-        theirs = store.items_by_id(s, [i for i in store.filed_after(s, floor) if str(i) not in self.index])
+        theirs = store.items_by_id(s, [i for i in store.filed_after(s, above) if str(i) not in self.index])
         if not theirs:
             return 0
         unknown = sorted({i.story_id for i in theirs if i.story_id and self.index.story(i.story_id) is None})
