@@ -108,7 +108,7 @@ def role_ours(config_dir: str, scenario: str) -> None:
 
     from monitor import logging as logsetup
     from monitor.config import load_config
-    from monitor.daemon import open_runtime, tune_gc
+    from monitor.daemon import open_runtime, start_workers, tune_gc
     from monitor.service import poll_due
 
     logsetup.configure("warning", "json")
@@ -122,7 +122,7 @@ def role_ours(config_dir: str, scenario: str) -> None:
 
     async def round_() -> tuple[list[Any], float, float, float]:
         pool = rt.pool()
-        await pool.parse(b"<rss/>", feed="warm", url="http://x/", now=datetime.now(UTC))  # start the workers
+        await start_workers(rt)  # as the daemon does before its first poll: every worker is running, and counted
         workers = list(getattr(pool._executor, "_processes", {}) or {})
         cpu0, wcpu0, t0 = cpu_self(), sum(proc_cpu(p) for p in workers), time.perf_counter()
         outcomes = await poll_due(rt)

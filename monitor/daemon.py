@@ -22,6 +22,7 @@ import structlog
 from monitor import logging as logsetup
 from monitor import service
 from monitor.config import Config
+from monitor.errors import ParseError
 from monitor.feeds.fetch import Fetcher
 from monitor.instrument import instrument
 from monitor.metrics import Metrics
@@ -53,6 +54,17 @@ def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
     return rt
 
 
+async def start_workers(rt: Runtime) -> None:
+    """The parse workers, started before the first poll rather than by it; a pool that fails to start is only
+    logged: the first job tries again, and a feed it fails is a parse error like any other."""
+    if rt.cpu is None:
+        return
+    try:
+        await rt.cpu.start()
+    except ParseError as exc:
+        log.warning("parse_workers_not_started", error=str(exc))
+
+
 def tune_gc() -> None:
     """For the process that owns the daemon (not tests: the setting is the process's). Nothing is frozen
     (gc.freeze): a runtime replaced on reload holds reference cycles, and frozen it would never be freed."""
@@ -64,6 +76,7 @@ async def run_once(config: Config) -> service.DeliveryStats:
     tune_gc()
     rt = open_runtime(config)
     try:
+        await start_workers(rt)
         outcomes = await service.poll_due(rt)
         stats = await service.deliver_pending(rt)
         service.retire(rt)
@@ -107,6 +120,7 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         web = self._start_web()
+        await start_workers(self.rt)
         self.scheduler.start()
         self._spawn(self._beat())
         settings = self.rt.config.settings
@@ -174,6 +188,7 @@ class Daemon:
         self.rt = instrument(new, self.metrics)
         if old.cpu is not None and old.cpu is not new.cpu:
             old.cpu.retire()  # the new watchlists live in the new pool's processes
+            self._spawn(start_workers(new))
         if not keep_fetcher:
             self._replaced.append(old.fetcher)
             self._spawn(self._retire(old.fetcher, asyncio.get_running_loop().time()), self._retiring)

@@ -36,6 +36,8 @@ Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that we
 
 PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still its parent
 WORKER_NICENESS = 5
+START_PAUSE = 0.05  # seconds: CpuPool.start's job
+START_ROUNDS = 200  # of START_PAUSE each at least: a worker not ready after this is left to start on its own
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     # ~550 ms and the writer's from 20 to 15 ms per feed; the round itself gained 0-10%, within the noise.
     os.nice(WORKER_NICENESS)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _ready() -> int:
+    time.sleep(START_PAUSE)  # busy long enough that the next job goes to another worker
+    return os.getpid()
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -98,6 +105,29 @@ class CpuPool:
         job = partial(parse_feed, content, feed=feed, url=url, now=now, content_type=content_type,
                       language=language, tags=tags)
         return await self._run(job)
+
+    async def start(self) -> set[int]:
+        """Start every worker now, and wait until each is ready; returns the process ids that answered. A pool starts
+        its workers on demand, one per job while none is idle, so the first busy round paid for each start (a
+        process spawned, the parser, numpy and the scorer imported and built: about a second of CPU each) on the
+        cores it was polling with."""
+        if self.workers == 0:
+            return set()
+        loop = asyncio.get_running_loop()
+        pool = self._pool()
+        ready: set[int] = set()
+        try:
+            # A worker takes a job only once it is ready, and a ready one takes jobs as fast as they come: ask
+            # in rounds of one short job per worker until each has answered.
+            for _ in range(START_ROUNDS):
+                ready |= set(await asyncio.gather(*(loop.run_in_executor(pool, _ready)
+                                                    for _ in range(self.workers))))
+                if len(ready) >= self.workers:
+                    break
+            return ready
+        except BrokenProcessPool:
+            self._executor = None  # as in _run: the first job starts a fresh pool
+            raise ParseError("a parse worker process died while starting") from None
 
     async def _run(self, job: partial[T]) -> T:
         if self.workers == 0:

@@ -169,3 +169,19 @@ def test_cpu_pool_parses_and_scores_off_the_loop(workers: int) -> None:
     assert set(niceness) == ({os.nice(0) + WORKER_NICENESS} if workers else set())
     values = scores[parsed.items[0].uid]
     assert values and values[0] > 0
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_cpu_pool_starts_every_worker_before_the_first_job(workers: int) -> None:
+    """A process pool starts workers on demand; the daemon starts them all before its first poll instead."""
+    async def go() -> tuple[set[int], set[int]]:
+        pool = CpuPool(workers, [])
+        try:
+            started = await pool.start()
+            running = set(getattr(pool._executor, "_processes", None) or {})
+            return started, running
+        finally:
+            pool.close()
+    started, running = asyncio.run(go())
+    assert len(started) == workers and os.getpid() not in started
+    assert running == started  # the jobs reached every worker, and no more were spawned
