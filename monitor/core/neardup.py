@@ -27,6 +27,7 @@ SHINGLE = 3  # words per shingle
 # A bucket holding more values than this says little (a common word, a templated headline) and would make every
 # insert and query scan it: it keeps only its newest values. An evicted value still sits in its other buckets.
 BUCKET_CAP = 64
+BLOCK = 512  # shingles permuted at a time in `signatures`
 
 _SCHEME = "affine32"
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme=_SCHEME).permutations
@@ -83,10 +84,18 @@ def signatures(feature_sets: Sequence[Iterable[str]]) -> list[BandKeys]:
     filled = [n for n, hashes in enumerate(sets) if hashes]
     mins = np.full((len(sets), BANDS * ROWS), _MAX32, dtype=np.uint32)
     if filled:
-        flat = np.fromiter((h for n in filled for h in sets[n]), dtype=np.uint32)
-        permuted = _fmix32(flat)[:, None] * _A + _B  # uint32 arithmetic wraps, as datasketch's affine32
-        starts = np.cumsum([0] + [len(sets[n]) for n in filled[:-1]])
-        mins[filled] = np.minimum.reduceat(permuted, starts, axis=0)
+        hashed = _fmix32(np.fromiter((h for n in filled for h in sets[n]), dtype=np.uint32))
+        ends = np.cumsum([len(sets[n]) for n in filled])
+        starts = ends - [len(sets[n]) for n in filled]
+        # A block of whole sets at a time, about BLOCK shingles: the permuted values of a document's 2,700
+        # shingles at once (1.3 MB) made this a third slower than blocks that stay in the CPU's cache.
+        first = 0
+        while first < len(filled):
+            last = max(first + 1, int(np.searchsorted(ends, starts[first] + BLOCK, side="right")))
+            low, high = starts[first], ends[last - 1]
+            permuted = hashed[low:high, None] * _A + _B  # uint32 arithmetic wraps, as datasketch's affine32
+            mins[filled[first:last]] = np.minimum.reduceat(permuted, starts[first:last] - low, axis=0)
+            first = last
     rows = mins.astype(np.uint64).reshape(len(sets), BANDS, ROWS)
     return list((rows * _MIX).sum(axis=2, dtype=np.uint64))
 

@@ -111,3 +111,14 @@ def test_vectorised_signatures_equal_datasketch_minhash(feature_sets: list[set[s
         assert keys.dtype == np.uint64
         assert keys.tolist() == _datasketch_keys(features).tolist()
         assert signature(features).tolist() == keys.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=1200), min_size=1, max_size=8))
+def test_signatures_are_the_same_whichever_blocks_the_sets_fall_in(sizes: list[int]) -> None:
+    """Sets are permuted a block of about BLOCK shingles at a time: sets spanning blocks, a set larger than a
+    block and empty sets between them all get datasketch's keys."""
+    feature_sets = [{f"s{n} w{k}" for k in range(size)} for n, size in enumerate(sizes)]
+    computed = signatures(feature_sets)
+    for features, keys in zip(feature_sets, computed, strict=True):
+        assert keys.tolist() == _datasketch_keys(features).tolist()
