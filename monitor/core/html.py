@@ -86,4 +86,9 @@ def _simple(markup: str) -> str | None:
 
 def collapse(text: str) -> str:
     """One line of plain text: control characters dropped, every run of whitespace one space."""
+    if text.isascii():  # the same in two C calls: the ASCII whitespace left is what str.split splits on
+        return " ".join(text.encode("ascii").translate(None, _ASCII_CONTROLS).decode("ascii").split())
     return _NEWLINES.sub(" ", _SPACES.sub(" ", _CONTROLS.sub("", text))).strip()
+
+
+_ASCII_CONTROLS = bytes(c for c in range(128) if _CONTROLS.match(chr(c)))

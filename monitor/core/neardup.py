@@ -57,8 +57,15 @@ class _Fold(dict[int, int | None]):
 _FOLD = _Fold()
 
 
+# _FOLD on ASCII, as a bytes table: letters and digits stay, everything else is a space (NFKD changes no ASCII
+# character and casefold is lower): a third of the cost for the English text most feeds carry.
+_ASCII_FOLD = bytes(c if chr(c).isalnum() else 32 for c in range(128)) + bytes(range(128, 256))
+
+
 def normalise(text: str) -> str:
     """Case-folded words without accents or punctuation, single-spaced: 'Jerí’s “deal”' -> 'jeri s deal'."""
+    if text.isascii():
+        return " ".join(text.encode("ascii").translate(_ASCII_FOLD).decode("ascii").lower().split())
     return " ".join(unicodedata.normalize("NFKD", text).translate(_FOLD).casefold().split())
 
 

@@ -103,3 +103,10 @@ def test_every_summary_of_the_corpus_reads_the_same_on_the_plain_path(corpus: Pa
     assert len(texts) > 1000 and len(plain) > 0.5 * len(texts)  # the path is taken, and the test means something
     for text in plain:
         assert _simple(text) == _parsed(text), text
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_collapses_as_the_unicode_path_does(text: str) -> None:
+    from monitor.core.html import _CONTROLS, _NEWLINES, _SPACES
+
+    assert collapse(text) == _NEWLINES.sub(" ", _SPACES.sub(" ", _CONTROLS.sub("", text))).strip()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 import zlib
 
 import numpy as np
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.core.neardup import (
+    _FOLD,
     _MIX,
     _PERMUTATIONS,
     BANDS,
@@ -16,6 +18,7 @@ from monitor.core.neardup import (
     NUM_PERM,
     ROWS,
     BandIndex,
+    normalise,
     shingles,
     signature,
     signatures,
@@ -122,3 +125,8 @@ def test_signatures_are_the_same_whichever_blocks_the_sets_fall_in(sizes: list[i
     computed = signatures(feature_sets)
     for features, keys in zip(feature_sets, computed, strict=True):
         assert keys.tolist() == _datasketch_keys(features).tolist()
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_normalises_as_the_unicode_path_does(text: str) -> None:
+    assert normalise(text) == " ".join(unicodedata.normalize("NFKD", text).translate(_FOLD).casefold().split())
