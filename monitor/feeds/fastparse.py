@@ -118,6 +118,8 @@ def _text(value: str | None) -> str:
 
 
 def _finish(text: str) -> str:
+    if text.isascii():  # neither repair below changes ASCII; str.translate looked up every character
+        return text
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):  # as feedparser: UTF-8 read as Latin-1
         text = text.encode("iso-8859-1").decode("utf-8")
     return text.translate(_cp1252)
