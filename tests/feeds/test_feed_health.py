@@ -113,15 +113,21 @@ def retell(rt: Runtime) -> int:
     return asyncio.run(service.retell_health(rt))
 
 
-def test_a_failed_gone_notice_is_retold_by_the_health_sweep(tmp_path: Path, feed_server: HttpServer,
-                                                            webhook: WebhookReceiver) -> None:
-    """A feed that answered 410 is never polled again, so no poll can retry its notice: the sweep does."""
+def _gone_while_the_channel_was_down(tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver) -> Runtime:
+    """A feed answered 410 while the ops channel was down (the notice failed); the channel is back now."""
     feed_server.routes["/f"] = Response(410, b"gone")
     webhook.routes["/ops"] = Response(500, b"channel down")
     rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
     cycle(rt)
     assert len(webhook.posts("/ops")) == 1 and feed_row(rt, "old")["health_notified"] == "ok"
     del webhook.routes["/ops"]
+    return rt
+
+
+def test_a_failed_gone_notice_is_retold_by_the_health_sweep(tmp_path: Path, feed_server: HttpServer,
+                                                            webhook: WebhookReceiver) -> None:
+    """A feed that answered 410 is never polled again, so no poll can retry its notice: the sweep does."""
+    rt = _gone_while_the_channel_was_down(tmp_path, feed_server, webhook)
     assert retell(rt) == 0  # just polled: that poll's own retelling is not raced
     assert len(webhook.posts("/ops")) == 1
 
@@ -138,11 +144,7 @@ def test_a_failed_gone_notice_is_retold_by_the_health_sweep(tmp_path: Path, feed
 
 def test_the_health_sweep_skips_feeds_another_worker_holds(tmp_path: Path, feed_server: HttpServer,
                                                           webhook: WebhookReceiver) -> None:
-    feed_server.routes["/f"] = Response(410, b"gone")
-    webhook.routes["/ops"] = Response(500, b"channel down")
-    rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
-    cycle(rt)
-    del webhook.routes["/ops"]
+    rt = _gone_while_the_channel_was_down(tmp_path, feed_server, webhook)
     advance(rt, 601)
     until = rt.clock() + timedelta(seconds=60)
     with db(rt) as c:
@@ -159,11 +161,7 @@ def test_the_daemon_runs_the_health_sweep_every_five_minutes(tmp_path: Path, fee
 
     from monitor.scheduler import Jobs, build_scheduler
 
-    feed_server.routes["/f"] = Response(410, b"gone")
-    webhook.routes["/ops"] = Response(500, b"channel down")
-    rt = make_runtime(tmp_path / "c", [{"name": "old", "url": feed_server.url("/f")}], **ops(webhook))
-    cycle(rt)
-    del webhook.routes["/ops"]
+    rt = _gone_while_the_channel_was_down(tmp_path, feed_server, webhook)
     advance(rt, 601)
     jobs = Jobs(lambda: rt)
     job = build_scheduler(jobs, tick=5, delivery_interval=5).get_job("health")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -35,22 +35,31 @@ def _claim(engine: Engine, worker: str, now: datetime = NOW, limit: int = 200) -
     return claimed
 
 
+def _at_once(target: Callable[[str], None], workers: int) -> None:
+    """Run target("w0"), target("w1"), ... in threads released together, and wait for them all."""
+    barrier = threading.Barrier(workers)
+
+    def released(name: str) -> None:
+        barrier.wait()
+        target(name)
+
+    threads = [threading.Thread(target=released, args=(f"w{i}",)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def test_concurrent_workers_claim_disjoint_feeds(engine: Engine) -> None:
     results: dict[str, list[str]] = {}
-    barrier = threading.Barrier(4)
 
     def worker(name: str) -> None:
-        barrier.wait()
         mine: list[str] = []
         while batch := _claim(engine, name, limit=7):
             mine += batch
         results[name] = mine
 
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _at_once(worker, 4)
     claimed = [name for names in results.values() for name in names]
     assert sorted(claimed) == [f"feed-{i:03}" for i in range(60)]  # each exactly once
 
@@ -108,20 +117,14 @@ def test_the_health_sweep_claims_only_untold_quiet_feeds_and_each_once(engine: E
             s.add(feed)
         s.commit()
     results: dict[str, list[str]] = {}
-    barrier = threading.Barrier(3)
 
     def worker(name: str) -> None:
-        barrier.wait()
         with session(engine) as s:
             results[name] = [f.name for f in cluster.claim_untold_feeds(
                 s, name, NOW, lease=60, polled_before=NOW - timedelta(minutes=10), limit=4)]
             s.commit()
 
-    threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _at_once(worker, 3)
     claimed = sorted(name for names in results.values() for name in names)
     # untold: 0, 3, ..., 57; minus the polled-just-now 0, 9, ..., 54 and the disabled 3
     assert claimed == [f"feed-{i:03}" for i in range(0, 60, 3) if i % 9 and i != 3]
@@ -137,20 +140,14 @@ def test_the_health_sweep_claims_only_untold_quiet_feeds_and_each_once(engine: E
 
 def test_a_job_period_runs_once_across_workers(engine: Engine) -> None:
     wins: list[str] = []
-    barrier = threading.Barrier(5)
 
     def contender(name: str) -> None:
-        barrier.wait()
         with session(engine) as s:
             if cluster.claim_run(s, "digest", "2026-11-24T08:00", name, NOW):
                 wins.append(name)
             s.commit()
 
-    threads = [threading.Thread(target=contender, args=(f"w{i}",)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _at_once(contender, 5)
     assert len(wins) == 1
     with session(engine) as s:
         assert cluster.claim_run(s, "digest", "2026-11-25T08:00", "w0", NOW)

@@ -29,17 +29,24 @@ def _only_due(worker: Setup, feed: str) -> None:
                   {"feed": feed, "later": later})
 
 
+def _two_workers(a: Setup, *, peers: bool = True) -> Setup:
+    """A second daemon on `a`'s database; both start (each loads its index), and with `peers` both heartbeat, and
+    so see each other."""
+    b = Setup(a.config_dir, clock=a.clock)
+    for worker in (a, b):
+        worker.rt.stories.load(worker.rt.engine, a.clock(), 48 * 3600.0)
+    if peers:
+        for worker in (a, b, a):
+            service.heartbeat(worker.rt)
+    return b
+
+
 @pytest.mark.parametrize("peers", [True, False])
 def test_a_story_polled_by_two_workers_is_one_story_with_one_alert(
         tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver, database_url: str, peers: bool) -> None:
     a = many_feeds(tmp_path, feed_server, database_url, 2, WIRE, webhook_channel(webhook.port))
-    b = Setup(a.config_dir, clock=a.clock)
+    b = _two_workers(a, peers=peers)
     try:
-        for worker in (a, b):  # both daemons start: each loads its index from the (empty) database
-            worker.rt.stories.load(worker.rt.engine, a.clock(), 48 * 3600.0)
-        if peers:  # both heartbeat, and so see each other
-            for worker in (a, b, a):
-                service.heartbeat(worker.rt)
         assert a.rt.stories.peers is peers and b.rt.stories.peers is peers
 
         _only_due(a, "Outlet 0")
@@ -64,12 +71,8 @@ def test_a_story_polled_by_two_workers_is_one_story_with_one_alert(
 def test_a_worker_catches_up_once_per_item_and_not_more_often_than_its_period(
         tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver, database_url: str) -> None:
     a = many_feeds(tmp_path, feed_server, database_url, 3, WIRE, webhook_channel(webhook.port))
-    b = Setup(a.config_dir, clock=a.clock)
+    b = _two_workers(a)
     try:
-        for worker in (a, b):
-            worker.rt.stories.load(worker.rt.engine, a.clock(), 48 * 3600.0)
-        for worker in (a, b, a):
-            service.heartbeat(worker.rt)
         _only_due(a, "Outlet 0")
         a.poll()
         tracker = b.rt.stories
