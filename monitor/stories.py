@@ -99,9 +99,7 @@ class StoryTracker:
                 self.caught_up_at = now  # they have just come: what they filed is above the marks of LAG ago
             self.peers = peers
             self.marks.append((now, last_item_id))
-            cutoff = min(self.caught_up_at or now, now) - CATCH_UP_LAG
-            while len(self.marks) > 1 and self.marks[1][0] <= cutoff:
-                self.marks.popleft()
+            watermark.prune(self.marks, min(self.caught_up_at or now, now), CATCH_UP_LAG)
 
     def catch_up(self, s: Session, now: datetime) -> int:
         """File what other workers filed since the last look, in the stories they chose (the caller holds the

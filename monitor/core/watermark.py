@@ -8,6 +8,7 @@ previous look took its id after (previous look - lag), and is above the highest 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -26,3 +27,11 @@ def floor(marks: Iterable[Mark], previous_look: datetime, lag: timedelta) -> int
         if at <= cutoff:
             best = last if best is None else max(best, last)
     return best if best is not None else (oldest or 0)
+
+
+def prune(marks: deque[Mark], previous_look: datetime, lag: timedelta) -> None:
+    """Drop the marks no floor will need: those older than the newest one at or before `previous_look - lag`
+    (later looks only move the cutoff forward)."""
+    cutoff = previous_look - lag
+    while len(marks) > 1 and marks[1][0] <= cutoff:
+        marks.popleft()

@@ -3,12 +3,13 @@ previous look (monitor.core.watermark)."""
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.core.watermark import Mark, floor
+from monitor.core.watermark import Mark, floor, prune
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LAG = timedelta(seconds=120)
@@ -47,9 +48,14 @@ def test_every_row_committed_after_a_look_is_above_the_next_looks_floor(
     beat_times = sorted(built + timedelta(seconds=b) for b in beats)
     previous = built
     seen: set[int] = {i for i, (_, k) in rows if k <= built}
+    kept: deque[Mark] = deque(marks)  # as the tracker keeps them: pruned, and no floor changes
     for look in sorted(built + timedelta(seconds=s) for s in looks):
-        marks += [(b, highest_committed(b)) for b in beat_times if marks[-1][0] < b <= look]
+        new = [(b, highest_committed(b)) for b in beat_times if marks[-1][0] < b <= look]
+        marks += new
+        kept.extend(new)
+        prune(kept, previous, LAG)
         above = floor(marks, previous, LAG)
+        assert floor(kept, previous, LAG) == above
         read = {i for i, (_, k) in rows if k <= look and i > above}
         missed = [i for i, (a, k) in rows if previous < k <= look and i not in read and a > built]
         assert not missed, (missed, above, previous, look)
