@@ -1,6 +1,6 @@
 """Flood control, pure: which due deliveries go out now, as what, and which wait.
 
-No clock, no database, no I/O: the orchestrator (monitor.delivery) reads the state, passes `now` in,
+No clock, no database, no I/O: the orchestrator (monitor.usecases.deliver) reads the state, passes `now` in,
 and carries out the returned Plan. That is what makes these rules testable by property.
 
 - Rate limit: at most `messages` per `per` seconds to a channel (a sliding window over what was
@@ -180,14 +180,6 @@ def should_alert(priors: Sequence[Prior], severity: Severity, *, now: datetime, 
     """A story alerts again within the window only when its severity rises above what already alerted."""
     recent = [p.severity for p in priors if now - p.created_at < timedelta(seconds=window)]
     return not recent or severity > max(recent)
-
-
-def dedup_key(watchlist: str, subject: str, severity: Severity, priors: Sequence[Prior]) -> str:
-    """(watchlist, story-or-item, severity), numbered after the window lets the same severity alert again.
-    Deterministic from the stored history, so two workers racing on one story compute the same key and
-    the unique constraint keeps one."""
-    again = sum(1 for p in priors if p.severity == severity)
-    return f"{watchlist}:{subject}:{severity.label}" + (f"#{again}" if again else "")
 
 
 def fallback_active(failing_since: datetime | None, *, now: datetime, after: float) -> bool:

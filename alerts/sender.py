@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -88,6 +88,7 @@ class Sender:
         self.timeout = timeout
         self.guard = timeout * 4 + 5  # apprise's socket timeouts end a send long before this
         self.channels = {name: tuple(_target(name, url) for url in urls) for name, urls in channels.items()}
+        self.on_send: Callable[[str, bool], None] | None = None  # (channel, ok) after each URL: metrics
 
     def targets(self, channel: str) -> tuple[Target, ...]:
         return self.channels.get(channel, ())
@@ -105,10 +106,13 @@ class Sender:
                       headers: Mapping[str, str] | None = None) -> UrlResult:
         job = asyncio.ensure_future(asyncio.to_thread(self._send_sync, target, rendered, severity, dict(headers or {})))
         try:
-            return await asyncio.wait_for(asyncio.shield(job), self.guard)
+            result = await asyncio.wait_for(asyncio.shield(job), self.guard)
         except TimeoutError:
             log.error("channel_send_stuck", channel=target.channel, url=target.display, waited=self.guard)
-            return UrlResult(target.key, False, f"no outcome after {self.guard:.0f}s", unknown=True)
+            result = UrlResult(target.key, False, f"no outcome after {self.guard:.0f}s", unknown=True)
+        if self.on_send is not None:
+            self.on_send(target.channel, result.ok)
+        return result
 
     def _send_sync(self, target: Target, rendered: Rendered, severity: Severity, headers: dict[str, str]) -> UrlResult:
         if target.kind == CONSOLE:

@@ -30,7 +30,8 @@ from rapidfuzz import fuzz, process
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from monitor.core.stories import CONFIRM, StoryIndex, prepare  # noqa: E402
+from monitor.core.clustering import CONFIRM, StoryIndex  # noqa: E402
+from monitor.core.fingerprint import prepare  # noqa: E402
 from monitor.feeds.parse import parse_feed  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "news"

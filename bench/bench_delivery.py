@@ -1,11 +1,11 @@
 """Delivery benchmark: throughput and outbox overhead against apprise's own loop, and the latency from
 an item appearing in a polled feed to the alert reaching a webhook.
 
-    .venv/bin/python bench/bench_delivery.py [--alerts 500] [--latency-items 30] [--interval 10]
+    .venv/bin/python bench/bench_usecases/deliver.py [--alerts 500] [--latency-items 30] [--interval 10]
 
 1. Throughput, same run, same loopback json:// webhook, same rendered messages:
    - baseline: apprise.Apprise().notify() in a loop, no database;
-   - outbox: service.deliver_pending() over N pending deliveries (claim + send row + attempt rows,
+   - outbox: deliver.deliver_pending() over N pending deliveries (claim + send row + attempt rows,
      apprise, outcome + confirmation + alert status), no rate limit.
    The difference per alert is the outbox's cost (database writes and state updates).
 2. Latency: `monitor run` as a subprocess polls a loopback feed every `--interval` seconds; items
@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 import apprise  # noqa: E402
 
 from alerts.render import Renderer  # noqa: E402
-from monitor import logging as logsetup  # noqa: E402
 from monitor.domain import AlertMessage  # noqa: E402
+from monitor.runtime import logging as logsetup  # noqa: E402
 from tests.alerts.helpers import Setup, rss, serve_feed, watchlist  # noqa: E402
 from tests.support.configdir import write_config  # noqa: E402
 from tests.support.servers import HttpServer, Request, Response, WebhookReceiver  # noqa: E402

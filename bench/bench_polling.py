@@ -106,10 +106,10 @@ def role_ours(config_dir: str, scenario: str) -> None:
     """One round of poll_due over every feed; scenario B first makes every feed due again."""
     from sqlalchemy import text
 
-    from monitor import logging as logsetup
     from monitor.config import load_config
-    from monitor.daemon import open_runtime, start_workers, tune_gc
-    from monitor.service import poll_due
+    from monitor.runtime import logging as logsetup
+    from monitor.runtime.daemon import open_runtime, start_workers, tune_gc
+    from monitor.usecases.poll import poll_due
 
     logsetup.configure("warning", "json")
     config = load_config(Path(config_dir), env={})
@@ -159,15 +159,15 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
     from sqlalchemy import func
     from sqlmodel import select
 
-    from monitor import logging as logsetup
-    from monitor import service
     from monitor.config import load_config
-    from monitor.core.stories import fingerprints_of
-    from monitor.daemon import open_runtime
+    from monitor.core.fingerprint import fingerprints_of
     from monitor.feeds.fetch import FetchResult
     from monitor.feeds.parse import parse_feed
+    from monitor.runtime import logging as logsetup
+    from monitor.runtime.daemon import open_runtime
     from monitor.store.db import session
     from monitor.store.tables import AlertRow, FeedRow, ScoreRow
+    from monitor.usecases import bookkeeping, poll
 
     logsetup.configure("warning", "json")
     docs = [urllib.request.urlopen(f"{base}/feed/{i}.xml").read() for i in range(int(feeds))]
@@ -193,7 +193,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
         now = datetime.now(UTC)
         parsed = timed("parse", parse_feed, doc, feed=row.name, url=row.url, now=now,
                        content_type=headers["content-type"])
-        known = timed("dedup", service._known_uids, rt, row)
+        known = timed("dedup", poll._known_uids, rt, row)
         scores = timed("score", lambda items, known: {
             i.uid: rt.scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
             parsed.items, known)
@@ -202,7 +202,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
             fingerprints_of([(i.title, i.summary) for i in items if i.uid in new]), strict=True)),
             parsed.items, scores)
         result = FetchResult(200, row.url, doc, headers["content-type"], etag=None)
-        new, _alerts, _row = timed("store", service._record_success, rt, row, result, parsed, scores, prints)
+        new, _alerts, _row = timed("store", bookkeeping.record_success, rt, row, result, parsed, scores, prints)
         stored += new
     pipeline = sum(stages.values())
     with session(rt.engine) as s:

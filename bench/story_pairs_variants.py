@@ -18,8 +18,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from monitor.core.clustering import CONFIRM, StoryIndex  # noqa: E402
 from monitor.core.neardup import BandIndex, normalise, shingles, signature, similarity  # noqa: E402
-from monitor.core.stories import CONFIRM, StoryIndex  # noqa: E402
 from tests.support.newscorpus import find_item  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"

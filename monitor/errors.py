@@ -40,6 +40,3 @@ class FetchError(MonitorError):
 class ParseError(MonitorError):
     pass
 
-
-class DeliveryError(MonitorError):
-    pass

@@ -13,14 +13,14 @@ from monitor.commands.inspect import _open
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.core import trends
+from monitor.core.clustering import StoryIndex
 from monitor.core.scoring import Scorer
-from monitor.core.stories import StoryIndex
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
 from monitor.core.trends import TrendSubject
 from monitor.domain import Document, Score, Watchlist
-from monitor.store import stories as store
-from monitor.stories import story_policy
-from monitor.trending import PERIOD, policy_for
+from monitor.store import story_rows
+from monitor.usecases.story_alerts import story_policy
+from monitor.usecases.trends import PERIOD, policy_for
 
 EXPIRE_EVERY = timedelta(hours=1)
 
@@ -52,11 +52,11 @@ def replay(config: Config, since: float, watchlist: str | None = None, now: date
     now = now or datetime.now(UTC)
     watchlists = [w for w in config.watchlists if watchlist is None or w.name == watchlist]
     with _open(config) as s:
-        items = store.items_between(s, now - timedelta(seconds=since), now)
+        items = story_rows.items_between(s, now - timedelta(seconds=since), now)
     return run(items, watchlists, window=config.settings.stories.window)
 
 
-def run(items: Sequence[store.StoredItem], watchlists: Sequence[Watchlist], *, window: float) -> Backtest:
+def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float) -> Backtest:
     result = Backtest(items=len(items))
     by_name = {w.name: w for w in watchlists}
     scorer = Scorer(watchlists)

@@ -14,10 +14,10 @@ from typing import Any
 import click
 
 from alerts.render import render
-from monitor import daemon
 from monitor.config import ChannelConfig, FeedConfig, load_config
 from monitor.domain import AlertMessage
 from monitor.errors import ConfigError
+from monitor.runtime import daemon
 from monitor.store import repo
 from monitor.store.db import make_engine, session
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor import daemon, service
 from monitor.commands.inspect import _open, _when
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.domain import Severity
+from monitor.runtime import daemon
 from monitor.store import outbox, repo
 from monitor.store.tables import AlertRow
+from monitor.usecases import deliver
 
 
 def retry(config: Config, alert_id: int | None) -> int:
@@ -42,11 +43,11 @@ def show(config: Config, alert_id: int) -> str | None:
     return "\n".join(out)
 
 
-async def deliver_now(config: Config) -> service.DeliveryStats:
+async def deliver_now(config: Config) -> deliver.DeliveryStats:
     """One delivery pass in this process (what `alerts retry --send` does instead of waiting for the daemon)."""
     rt = daemon.open_runtime(config)
     try:
-        return await service.deliver_pending(rt)
+        return await deliver.deliver_pending(rt)
     finally:
         await rt.fetcher.aclose()
         rt.engine.dispose()

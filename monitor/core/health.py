@@ -78,3 +78,12 @@ def _duration(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"
+
+
+def feed_state(enabled: bool, status: str, failures: int) -> str:
+    """One word for a feed's health, shared by /metrics, /api/feeds and the page."""
+    if not enabled:
+        return "disabled"
+    if status == "gone":
+        return "gone"
+    return "failing" if failures else "ok"

@@ -17,8 +17,3 @@ def channels_for(watchlist: Watchlist, score: Score, feed_tags: Sequence[str] = 
         if score.severity >= rule.min_severity and (not rule.tags or tags & set(rule.tags)):
             chosen.update(dict.fromkeys(rule.channels))
     return tuple(chosen)
-
-
-def item_alert_key(watchlist: str, item_id: int) -> str:
-    """An item alerts once per watchlist, whatever happens to its severity later."""
-    return f"{watchlist}:item:{item_id}"

@@ -204,13 +204,7 @@ def _entry(item: ET.Element, base: str) -> dict[str, Any]:
             _textual(child)
             entry["summary"] = _text(_plain(child))
         elif tag in (_CONTENT + "encoded", ATOM + "content"):
-            kind = _textual(child)
-            if tag == _CONTENT + "encoded":
-                kind = "text/html"  # its fixed type (_textual refused any attribute that could say otherwise)
-            value = _text(_plain(child))
-            entry.setdefault("content", []).append({"value": value})
-            if kind in ("text/plain", *_HTML_TYPES):
-                entry.setdefault("summary", value)
+            _content(child, entry)
         elif tag in _DATES:
             key = _DATES[tag]
             value = _text(_plain(child))
@@ -229,6 +223,16 @@ def _entry(item: ET.Element, base: str) -> dict[str, Any]:
         elif tag not in _IGNORED or len(child):
             raise _Decline
     return entry
+
+
+def _content(child: ET.Element, entry: dict[str, Any]) -> None:
+    kind = _textual(child)
+    if child.tag == _CONTENT + "encoded":
+        kind = "text/html"  # its fixed type (_textual refused any attribute that could say otherwise)
+    value = _text(_plain(child))
+    entry.setdefault("content", []).append({"value": value})
+    if kind in ("text/plain", *_HTML_TYPES):
+        entry.setdefault("summary", value)
 
 
 def _textual(element: ET.Element) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +65,9 @@ class Fetcher:
     def __init__(self, limits: FetchLimits, *, clock: Callable[[], datetime] | None = None) -> None:
         self.limits = limits
         self.clock = clock or (lambda: datetime.now(UTC))  # the runtime's clock: Retry-After dates are relative
+        # Called after every fetch with its outcome (ok, not_modified, error) and seconds, slot wait included: the
+        # daemon's metrics (monitor.runtime.hooks); None costs nothing.
+        self.on_fetch: Callable[[str, float], None] | None = None
         self._global = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._client = httpx.AsyncClient(
@@ -77,6 +81,17 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        if self.on_fetch is None:
+            return await self._fetch(url, etag, last_modified)
+        start, outcome = time.perf_counter(), "error"
+        try:
+            result = await self._fetch(url, etag, last_modified)
+            outcome = "not_modified" if result.not_modified else "ok"
+            return result
+        finally:
+            self.on_fetch(outcome, time.perf_counter() - start)
+
+    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
         host = urlsplit(url).hostname or ""
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         # The host slot first: a feed waiting for its busy host must not hold a global slot meanwhile.

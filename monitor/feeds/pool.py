@@ -21,8 +21,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
+from monitor.core.fingerprint import Fingerprint, fingerprints_of
 from monitor.core.scoring import Scorer
-from monitor.core.stories import Fingerprint, fingerprints_of
 from monitor.domain import Score, Watchlist
 from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed

@@ -62,7 +62,7 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
         session.add(row)
 
 
-# What a successful poll writes about its feed (`service._succeeded`), and nothing a reload may change meanwhile.
+# What a successful poll writes about its feed (monitor.usecases.bookkeeping), nothing a reload may change meanwhile.
 _FEEDS: Any = FeedRow.__table__  # type: ignore[attr-defined]
 POLL_COLUMNS: tuple[str, ...] = (
     "etag", "last_modified", "next_poll_at", "last_polled_at", "last_success_at", "last_new_item_at", "cadence", "ttl",

@@ -63,7 +63,7 @@ class ItemRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=20)
     published: datetime = Field(index=True)
     fetched_at: datetime
-    story_id: str | None = Field(default=None, max_length=300, index=True)  # monitor.stories files it
+    story_id: str | None = Field(default=None, max_length=300, index=True)  # monitor.usecases.story_alerts files it
 
 
 class StoryRow(SQLModel, table=True):

@@ -1,5 +1,1 @@
-"""The HTTP face of the daemon: /healthz, /readyz, /metrics, /api/alerts, /api/feeds and the page at /."""
-
-from monitor.web.server import DaemonState, WebServer
-
-__all__ = ["DaemonState", "WebServer"]
+"""The read-only page at / and the queries behind it and the JSON API (served by monitor.runtime.http)."""

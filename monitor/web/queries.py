@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from alerts.redact import redact
+from monitor.core.health import feed_state
 from monitor.domain import Severity
-from monitor.metrics import feed_state
 from monitor.store import repo
 from monitor.store.db import session
 from monitor.store.tables import FeedRow, ItemRow, ScoreRow

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from monitor import service
 from monitor.config import load_config
-from monitor.service import Runtime
 from monitor.store.db import make_engine
 from monitor.store.migrate import ensure_schema as prepare_schema
+from monitor.usecases import deliver, poll
+from monitor.usecases.context import Runtime
 from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, Response
 
@@ -78,14 +78,14 @@ class Setup:
             engine = make_engine(config.database_url)
             prepare_schema(engine)
             self._rt = Runtime.build(config, engine, clock=self.clock)
-            service.sync_feeds(self._rt)
+            poll.sync_feeds(self._rt)
         return self._rt
 
-    def poll(self) -> list[service.PollOutcome]:
-        return self.loop.run_until_complete(service.poll_due(self.rt))
+    def poll(self) -> list[poll.PollOutcome]:
+        return self.loop.run_until_complete(poll.poll_due(self.rt))
 
-    def deliver(self) -> service.DeliveryStats:
-        return self.loop.run_until_complete(service.deliver_pending(self.rt))
+    def deliver(self) -> deliver.DeliveryStats:
+        return self.loop.run_until_complete(deliver.deliver_pending(self.rt))
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.config_dir / "monitor.db")

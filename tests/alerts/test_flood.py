@@ -6,9 +6,10 @@ import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from monitor import delivery
-from monitor.domain import Score, Severity
+from monitor.domain import Severity
+from monitor.store import repo
 from monitor.store.db import session
+from monitor.usecases.alerting import write_alert
 from tests.alerts.helpers import START, Setup, serve_feed, setup, watchlist
 from tests.support.configdir import write_config
 from tests.support.servers import HttpServer, WebhookReceiver
@@ -101,13 +102,14 @@ def test_one_story_alerts_once_unless_its_severity_rises(tmp_path: Path, feed_se
     try:
         s.poll()  # three items, three alerts (each its own subject)
         items = [i for (i,) in s.rows("select id from items order by id")]
-        story = delivery.subject_of(items[0], story_id=7)
+        story = "story:7"
 
         def alert(item_id: int, severity: Severity, at: datetime) -> int | None:
-            score = Score("escalation", 10.0, severity)
             with session(s.rt.engine) as db:
-                alert_id = delivery.add_alert(db, watchlist="escalation", item_id=item_id, subject=story, score=score,
-                                              message={}, channels=("ops",), now=at, realert=6 * 3600)
+                alert_id = write_alert(db, repo.NewAlert(
+                    dedup_key=f"escalation:{story}:{severity.label}:{at.isoformat()}", item_id=item_id,
+                    watchlist="escalation", severity=int(severity), score=10.0, message={}, channels=("ops",),
+                    subject=story), at, realert=(severity, 6 * 3600))
                 db.commit()
             return alert_id
 
@@ -115,8 +117,8 @@ def test_one_story_alerts_once_unless_its_severity_rises(tmp_path: Path, feed_se
         assert alert(items[1], Severity.WARNING, START + timedelta(hours=1)) is None  # same story, same severity
         assert alert(items[2], Severity.CRITICAL, START + timedelta(hours=2)) is not None  # it rose
         assert alert(items[1], Severity.WARNING, START + timedelta(hours=9)) is not None  # the window has passed
-        keys = [k for (k,) in s.rows("select dedup_key from alerts where subject = ? order by id", story)]
-        assert keys == ["escalation:story:7:warning", "escalation:story:7:critical", "escalation:story:7:warning#1"]
+        severities = [v for (v,) in s.rows("select severity from alerts where subject = ? order by id", story)]
+        assert severities == [int(Severity.WARNING), int(Severity.CRITICAL), int(Severity.WARNING)]
     finally:
         s.close()
 
@@ -150,7 +152,7 @@ def test_notify_rules_select_channels_by_feed_tag(tmp_path: Path, feed_server: H
 def test_the_scheduler_runs_a_delivery_pass_at_each_digest_time(tmp_path: Path, feed_server: HttpServer) -> None:
     from apscheduler.triggers.cron import CronTrigger
 
-    from monitor.scheduler import Jobs, build_scheduler
+    from monitor.runtime.scheduler import Jobs, build_scheduler
 
     s = setup(tmp_path, serve_feed(feed_server, []), {
         "daily": {"urls": ["console://"], "digest": {"cron": "30 7 * * 1-5", "timezone": "Europe/Berlin"}},

@@ -14,7 +14,6 @@ from alerts.policy import (
     Prior,
     QuietHours,
     RateLimit,
-    dedup_key,
     fallback_active,
     plan,
     quiet_until,
@@ -104,8 +103,6 @@ def test_realert_window_and_rising_severity() -> None:
     assert not should_alert(earlier, Severity.WARNING, now=NOW, window=6 * 3600)
     assert should_alert(earlier, Severity.CRITICAL, now=NOW, window=6 * 3600)
     assert should_alert(earlier, Severity.WARNING, now=NOW, window=1800)
-    assert dedup_key("w", "item:1", Severity.WARNING, []) == "w:item:1:warning"
-    assert dedup_key("w", "item:1", Severity.WARNING, earlier) == "w:item:1:warning#1"
 
 
 def test_fallback_after_failing_long_enough() -> None:

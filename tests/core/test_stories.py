@@ -10,8 +10,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.core.clustering import StoryIndex
+from monitor.core.fingerprint import fingerprint_of, prepare
 from monitor.core.neardup import normalise
-from monitor.core.stories import StoryIndex, fingerprint_of, prepare
 from monitor.domain import Item, Score, Severity
 from tests.support.newscorpus import find_item, load_items
 
@@ -288,7 +289,7 @@ def test_a_documents_fingerprints_at_once_equal_each_items_own(texts: list[tuple
     """The parse workers fingerprint a document's items in one pass; the index computes an item's keys alone when
     it has no fingerprint (a restart's rebuild). Both must give the same keys, or where an item was fingerprinted
     would decide its story. Titles long and short (the title keys need MIN_TITLE_WORDS), texts with no words."""
-    from monitor.core.stories import _signatures, fingerprints_of
+    from monitor.core.fingerprint import fingerprints_of, signatures_of
 
     for (title, summary), print_ in zip(texts, fingerprints_of(texts), strict=True):
         title_norm, body = prepare(title, summary)
@@ -297,7 +298,7 @@ def test_a_documents_fingerprints_at_once_equal_each_items_own(texts: list[tuple
             assert print_.keys is None
             continue
         assert print_.keys is not None
-        (title_keys, body_keys), (alone_title, alone_body) = print_.keys, _signatures(title_norm, body)
+        (title_keys, body_keys), (alone_title, alone_body) = print_.keys, signatures_of(title_norm, body)
         assert body_keys.tolist() == alone_body.tolist()
         assert (title_keys is None and alone_title is None) or (
             title_keys is not None and alone_title is not None and title_keys.tolist() == alone_title.tolist())

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.core.clustering import StoryIndex
 from monitor.core.corroboration import CorroborationPolicy, corroborated, corroboration, step_reached
 from monitor.core.rules import channels_for
-from monitor.core.stories import StoryIndex
 from monitor.core.story_rules import (
     StoryAlertKind,
     StoryAlertState,

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from monitor.groupcommit import GroupCommit
+from monitor.store.groupcommit import GroupCommit
 
 
 class Recorder:

@@ -17,7 +17,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from monitor.logging import redact_processor, redact_rendered
+from monitor.runtime.logging import redact_processor, redact_rendered
 from tests.support.configdir import write_config
 from tests.support.daemonproc import ROOT, Daemon, GrowingFeed, daemon_settings, watchlist
 from tests.support.servers import HttpServer, Response, WebhookReceiver
@@ -58,7 +58,7 @@ def test_a_call_below_the_level_is_dropped_and_a_level_change_applies_at_once(
     loggers cached on first use still follow a level set later (a reload)."""
     import logging
 
-    from monitor import logging as logsetup
+    from monitor.runtime import logging as logsetup
 
     handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
     try:

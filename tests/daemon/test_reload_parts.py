@@ -11,7 +11,7 @@ import yaml
 from watchfiles import Change
 
 from monitor.config import Config, load_config
-from monitor.reload import ConfigFilter, Reloader, config_fingerprint, describe_changes
+from monitor.runtime.reload import ConfigFilter, Reloader, config_fingerprint, describe_changes
 from tests.support.configdir import write_config
 from tests.support.daemonproc import daemon_settings, watchlist
 
@@ -126,7 +126,7 @@ def test_digest_jobs_follow_the_channels_across_reloads(tmp_path: Path) -> None:
     """A digest added, changed or removed in channels.yaml is scheduled, rescheduled or dropped by a reload."""
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-    from monitor.scheduler import schedule_digests
+    from monitor.runtime.scheduler import schedule_digests
 
     console = {"console": {"urls": ["console://"]}}  # the test watchlist notifies it
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor import service
 from monitor.feeds.fetch import FetchResult
 from monitor.store import repo
 from monitor.store.db import session
+from monitor.usecases import bookkeeping
 from tests.support.polling import cycle, db, feed_row, make_runtime, news_items, rss
 from tests.support.servers import HttpServer, Request, Response
 
@@ -94,6 +94,6 @@ def test_many_unchanged_feeds_are_written_together_and_each_keeps_its_own_state(
     with session(rt.engine) as s:
         rows = sorted(repo.feeds_by_id(s, [1, 2]).values(), key=lambda r: r.id or 0)
     ghost = rows[1].model_copy(update={"id": 999, "name": "ghost"})
-    out = service._record_unchanged(rt, [(rows[0], FetchResult(304, rows[0].url)), (ghost, FetchResult(304, "x"))])
+    out = bookkeeping.record_unchanged(rt, [(rows[0], FetchResult(304, rows[0].url)), (ghost, FetchResult(304, "x"))])
     assert out[0].id == rows[0].id  # type: ignore[union-attr]
     assert isinstance(out[1], LookupError) and "ghost" in str(out[1])

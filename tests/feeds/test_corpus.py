@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from monitor.core.urls import is_article_url
-from monitor.service import PollOutcome
+from monitor.usecases.poll import PollOutcome
 from tests.support.polling import cycle, db, make_runtime
 from tests.support.servers import HttpServer, Response
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.service import Runtime
+from monitor.usecases.context import Runtime
 from tests.support.polling import START, Clock, cycle, db, feed_row, make_runtime, news_items, rss, when
 from tests.support.rawserver import RawServer, endless, slow_headers, trickle
 from tests.support.servers import HttpServer, Response

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from monitor import service
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.service import Runtime
+from monitor.usecases import feed_health
+from monitor.usecases.context import Runtime
 from tests.support.configdir import write_config
 from tests.support.polling import START, cycle, db, feed_row, make_runtime, news_items, rss
 from tests.support.servers import HttpServer, Request, Response, WebhookReceiver
@@ -110,7 +110,7 @@ def test_a_failed_notice_is_retried_at_the_next_poll(tmp_path: Path, feed_server
 
 
 def retell(rt: Runtime) -> int:
-    return asyncio.run(service.retell_health(rt))
+    return asyncio.run(feed_health.retell_health(rt))
 
 
 def _gone_while_the_channel_was_down(tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver) -> Runtime:
@@ -159,7 +159,7 @@ def test_the_daemon_runs_the_health_sweep_every_five_minutes(tmp_path: Path, fee
                                                               webhook: WebhookReceiver) -> None:
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from monitor.scheduler import Jobs, build_scheduler
+    from monitor.runtime.scheduler import Jobs, build_scheduler
 
     rt = _gone_while_the_channel_was_down(tmp_path, feed_server, webhook)
     advance(rt, 601)

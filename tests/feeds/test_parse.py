@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.core.stories import fingerprint_of
+from monitor.core.clustering import fingerprint_of
 from monitor.domain import Contribution, Score, Severity, Watchlist
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import WORKER_NICENESS, CpuPool
@@ -141,11 +141,11 @@ def test_items_survive_the_trip_to_a_worker_process() -> None:
 
 @pytest.mark.parametrize("workers", [0, 2])
 def test_cpu_pool_parses_and_scores_off_the_loop(workers: int) -> None:
-    from monitor.config import WatchlistModel, _build_watchlist
-    from monitor.yamlfile import YamlDoc
+    from monitor.config import WatchlistModel, build_watchlist
+    from monitor.config.yamlfile import YamlDoc
 
     model = WatchlistModel.model_validate(WATCHLIST)
-    watchlist: Watchlist = _build_watchlist(model, YamlDoc(Path("w.yaml"), WATCHLIST), {})
+    watchlist: Watchlist = build_watchlist(model, YamlDoc(Path("w.yaml"), WATCHLIST), {})
     doc = channel("<item><title>NATO warns of missile strike</title><guid>1</guid></item>"
                   '<item><title>Old news</title><guid isPermaLink="false">old</guid></item>').encode()
 

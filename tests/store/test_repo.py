@@ -101,7 +101,7 @@ def test_poll_bookkeeping_writes_what_the_poll_owns_and_keeps_what_a_reload_chan
     world, europe = _feed(engine, "World"), _feed(engine, "Europe")
     with session(engine) as s:
         claimed = repo.feeds_by_id(s, [world, europe])
-    for row in claimed.values():  # as service._succeeded leaves a claimed row after a 304
+    for row in claimed.values():  # as the poll's bookkeeping leaves a claimed row after a 304
         row.etag, row.next_poll_at, row.last_success_at = f'"{row.name}"', NOW + timedelta(minutes=10), NOW
         row.consecutive_failures, row.health, row.claimed_by = 0, "ok", None
     claimed[europe].url = "https://example.org/europe-moved.xml"  # a permanent redirect

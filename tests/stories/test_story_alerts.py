@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from monitor import stories
+from monitor.usecases import story_alerts
+from monitor.usecases.story_cache import StoryCache
 from tests.alerts.helpers import Clock
 from tests.stories.helpers import escalation, many_feeds, webhook_channel
 from tests.support.db import query
@@ -57,7 +58,7 @@ def test_a_restarted_process_rebuilds_the_index_and_keeps_the_story(
     try:
         s.poll()
         first = query(database_url, "select distinct story_id from items")
-        tracker = stories.StoryTracker()
+        tracker = StoryCache()
         assert tracker.load(s.rt.engine, s.clock(), 48 * 3600.0) == 3
         # a copy from a fourth outlet, filed by a fresh index rebuilt from the database, joins the same story
         assignment = tracker.index.add("new", title=WIRE[0][1], summary="", source="Outlet 9", at=s.clock())
@@ -77,10 +78,10 @@ def test_de_escalation_notice_when_enabled_and_none_by_default(
                    watchlist=escalation(["desk"], **extra))
     try:
         s.poll()
-        assert stories.sweep(s.rt.engine, s.rt.config, s.rt.stories, clock()) == 0  # still fresh
+        assert story_alerts.sweep(s.rt.engine, s.rt.config, s.rt.story_cache, clock()) == 0  # still fresh
         later = clock() + timedelta(hours=30)  # past both the 2h and the default 24h coverage
-        assert stories.sweep(s.rt.engine, s.rt.config, s.rt.stories, later) == (1 if enabled else 0)
-        assert stories.sweep(s.rt.engine, s.rt.config, s.rt.stories, later + timedelta(hours=1)) == 0  # once
+        assert story_alerts.sweep(s.rt.engine, s.rt.config, s.rt.story_cache, later) == (1 if enabled else 0)
+        assert story_alerts.sweep(s.rt.engine, s.rt.config, s.rt.story_cache, later + timedelta(hours=1)) == 0  # once
         assert [kind for kind, _ in _messages(database_url)] == expected
         if enabled:
             notice = _messages(database_url)[-1][1]

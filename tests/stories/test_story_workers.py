@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from monitor import service
-from monitor.stories import CATCH_UP
+from monitor.usecases import workers
+from monitor.usecases.story_cache import CATCH_UP
 from tests.alerts.helpers import Setup
 from tests.stories.helpers import many_feeds, webhook_channel
 from tests.support.db import query
@@ -34,10 +34,10 @@ def _two_workers(a: Setup, *, peers: bool = True) -> Setup:
     so see each other."""
     b = Setup(a.config_dir, clock=a.clock)
     for worker in (a, b):
-        worker.rt.stories.load(worker.rt.engine, a.clock(), 48 * 3600.0)
+        worker.rt.story_cache.load(worker.rt.engine, a.clock(), 48 * 3600.0)
     if peers:
         for worker in (a, b, a):
-            service.heartbeat(worker.rt)
+            workers.heartbeat(worker.rt)
     return b
 
 
@@ -47,7 +47,7 @@ def test_a_story_polled_by_two_workers_is_one_story_with_one_alert(
     a = many_feeds(tmp_path, feed_server, database_url, 2, WIRE, webhook_channel(webhook.port))
     b = _two_workers(a, peers=peers)
     try:
-        assert a.rt.stories.peers is peers and b.rt.stories.peers is peers
+        assert a.rt.story_cache.peers is peers and b.rt.story_cache.peers is peers
 
         _only_due(a, "Outlet 0")
         assert [o.new_items for o in a.poll()] == [1]
@@ -75,7 +75,7 @@ def test_a_worker_catches_up_once_per_item_and_not_more_often_than_its_period(
     try:
         _only_due(a, "Outlet 0")
         a.poll()
-        tracker = b.rt.stories
+        tracker = b.rt.story_cache
         [(item_id, story_id)] = query(database_url, "select id, story_id from items")
         with Session(b.rt.engine) as s:
             assert tracker.catch_up(s, a.clock()) == 0  # within CATCH_UP of noticing its peer: not yet

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from monitor import retention, trending
 from monitor.config import load_config
 from monitor.store.tables import AlertRow, DeliveryRow, StoryRow
+from monitor.usecases import retention, trends
 from tests.stories.helpers import LAVROV, add_feed, add_scored, engine_at_head, escalation, hourly
 from tests.support.configdir import write_config
 from tests.support.db import query
@@ -46,11 +46,11 @@ def test_a_surge_about_one_actor_gives_exactly_one_trend_alert(tmp_path: Path, d
         surge = [NOW - timedelta(minutes=50) + timedelta(minutes=3 * k) for k in range(14)]
         add_scored(engine, feed, surge, actors=[LAVROV], prefix="s")
 
-        assert trending.run_trends(engine, config, "w1", NOW) == 1
-        assert trending.run_trends(engine, config, "w2", NOW) == 0  # the period is claimed: once per cluster
-        later = NOW + trending.PERIOD
+        assert trends.run_trends(engine, config, "w1", NOW) == 1
+        assert trends.run_trends(engine, config, "w2", NOW) == 0  # the period is claimed: once per cluster
+        later = NOW + trends.PERIOD
         add_scored(engine, feed, [later - timedelta(minutes=1)] * 3, actors=[LAVROV], prefix="t")
-        assert trending.run_trends(engine, config, "w1", later) == 0  # same surge, within the cooldown
+        assert trends.run_trends(engine, config, "w1", later) == 0  # same surge, within the cooldown
 
         ((subject, message),) = _trend_alerts(database_url)
         assert subject == f"trend:escalation/{LAVROV}"
@@ -67,7 +67,7 @@ def test_a_steady_level_gives_no_trend_alert(tmp_path: Path, database_url: str) 
     try:
         _steady(engine, add_feed(engine))
         for k in range(24):  # a whole day of job periods
-            assert trending.run_trends(engine, config, "w1", NOW + timedelta(minutes=5 * k)) == 0
+            assert trends.run_trends(engine, config, "w1", NOW + timedelta(minutes=5 * k)) == 0
         assert _trend_alerts(database_url) == []
     finally:
         engine.dispose()
@@ -80,7 +80,7 @@ def test_trends_can_be_switched_off_per_watchlist(tmp_path: Path, database_url: 
         feed = add_feed(engine)
         _steady(engine, feed)
         add_scored(engine, feed, [NOW - timedelta(minutes=k) for k in range(20)], actors=[LAVROV], prefix="s")
-        assert trending.run_trends(engine, config, "w1", NOW) == 0
+        assert trends.run_trends(engine, config, "w1", NOW) == 0
     finally:
         engine.dispose()
 

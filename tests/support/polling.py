@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from monitor import service
 from monitor.config import load_config
 from monitor.feeds.fetch import Fetcher
-from monitor.service import PollOutcome, Runtime
 from monitor.store.db import make_engine
 from monitor.store.migrate import ensure_schema
+from monitor.usecases import poll
+from monitor.usecases.context import Runtime
+from monitor.usecases.poll import PollOutcome
 from tests.support.configdir import write_config
 
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -53,7 +54,7 @@ def make_runtime(directory: Path, feeds: list[dict[str, Any]], *, settings: dict
     ensure_schema(engine)
     rt = Runtime.build(config, engine, clock=clock or Clock())
     rt.rng = random.Random(8)
-    service.sync_feeds(rt)
+    poll.sync_feeds(rt)
     return rt
 
 
@@ -62,7 +63,7 @@ def cycle(rt: Runtime) -> dict[str, PollOutcome]:
     async def run() -> list[PollOutcome]:
         rt.fetcher = Fetcher(rt.fetcher.limits, clock=rt.clock)
         try:
-            return await service.poll_due(rt)
+            return await poll.poll_due(rt)
         finally:
             await rt.fetcher.aclose()
     return {o.feed: o for o in asyncio.run(run())}

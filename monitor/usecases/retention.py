@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import Engine
 
-from monitor.store import cluster
-from monitor.store import stories as store
+from monitor.store import cluster, story_rows
 from monitor.store.db import session
 
-log = structlog.get_logger("monitor.retention")
+log = structlog.get_logger("monitor.usecases.retention")
 JOB = "retention"
 
 
@@ -22,7 +21,7 @@ def run_retention(engine: Engine, retention: float, worker: str, now: datetime) 
         if not cluster.claim_run(s, JOB, now.strftime("%Y-%m-%d"), worker, now):
             s.commit()
             return None
-        counts = store.prune(s, now - timedelta(seconds=retention))
+        counts = story_rows.prune(s, now - timedelta(seconds=retention))
         s.commit()
     if any(counts.values()):
         log.info("retention_pruned", before=(now - timedelta(seconds=retention)).isoformat(), **counts)

@@ -20,9 +20,9 @@ from watchfiles import Change, DefaultFilter, awatch
 
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
-from monitor.metrics import Metrics
+from monitor.runtime.metrics import Metrics
 
-log = structlog.get_logger("monitor.reload")
+log = structlog.get_logger("monitor.runtime.reload")
 
 # Settings a running process cannot take over: they are logged as needing a restart.
 RESTART_SETTINGS = ("database", "http.listen", "http.enabled", "log.format", "reload.watch")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Dialect, and_, bindparam, case, delete, exists, func, not_, or_, update
 from sqlmodel import Session, col, select
 
-from monitor.core.stories import Story
+from monitor.core.clustering import Story
 from monitor.core.story_rules import StoryAlertState, StoryItem
 from monitor.domain import Contribution, Score, Severity
 from monitor.store.repo import _insert, insert_for

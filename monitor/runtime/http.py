@@ -24,12 +24,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from monitor.errors import MonitorError
-from monitor.metrics import Metrics
-from monitor.service import Runtime
+from monitor.runtime.metrics import Metrics
+from monitor.usecases.context import Runtime
 from monitor.web import queries
 from monitor.web.page import render_index
 
-log = structlog.get_logger("monitor.web")
+log = structlog.get_logger("monitor.runtime.http")
 
 LOOP_STALL = 15.0  # seconds without an event-loop heartbeat before /healthz fails
 _PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"

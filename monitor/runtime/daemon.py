@@ -19,25 +19,25 @@ from typing import Any
 
 import structlog
 
-from monitor import logging as logsetup
-from monitor import service
 from monitor.config import Config
 from monitor.errors import ParseError
 from monitor.feeds.fetch import Fetcher
-from monitor.instrument import instrument
-from monitor.metrics import Metrics
-from monitor.reload import Reloader
-from monitor.scheduler import Jobs, build_scheduler, schedule_digests
-from monitor.service import Runtime
+from monitor.runtime import logging as logsetup
+from monitor.runtime.hooks import instrument
+from monitor.runtime.http import DaemonState, WebServer
+from monitor.runtime.metrics import Metrics
+from monitor.runtime.reload import Reloader
+from monitor.runtime.scheduler import Jobs, build_scheduler, schedule_digests
 from monitor.store.db import make_engine
 from monitor.store.migrate import ensure_schema
-from monitor.web import DaemonState, WebServer
+from monitor.usecases import deliver, poll, workers
+from monitor.usecases.context import Runtime
 
-log = structlog.get_logger("monitor.daemon")
+log = structlog.get_logger("monitor.runtime.daemon")
 
 HEARTBEAT = 1.0  # seconds between event-loop heartbeats (what /healthz checks)
 # Runtime fields that belong to the process, not to the configuration: a reload carries them over.
-_PROCESS_FIELDS = ("clock", "rng", "worker", "stories")  # stories: the StoryIndex
+_PROCESS_FIELDS = ("clock", "rng", "worker", "story_cache")
 # Young-generation threshold of the cyclic garbage collector (CPython's default is 700). The story index keeps
 # hundreds of thousands of long-lived objects, and at the default a round that filed 50,000 items ran eleven full
 # collections over all of them: 1.7 s of a 14 s round with the GIL held. Reference counting frees almost
@@ -49,8 +49,8 @@ def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
     engine = make_engine(config.database_url, base_dir=base_dir)
     ensure_schema(engine)
     rt = Runtime.build(config, engine)
-    service.sync_feeds(rt)
-    rt.stories.load(engine, rt.clock(), config.settings.stories.window)  # once per process; a reload keeps it
+    poll.sync_feeds(rt)
+    rt.story_cache.load(engine, rt.clock(), config.settings.stories.window)  # once per process; a reload keeps it
     return rt
 
 
@@ -71,15 +71,15 @@ def tune_gc() -> None:
     gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
 
 
-async def run_once(config: Config) -> service.DeliveryStats:
+async def run_once(config: Config) -> deliver.DeliveryStats:
     """One full cycle: poll every due feed, score, and deliver what is pending."""
     tune_gc()
     rt = open_runtime(config)
     try:
         await start_workers(rt)
-        outcomes = await service.poll_due(rt)
-        stats = await service.deliver_pending(rt)
-        service.retire(rt)
+        outcomes = await poll.poll_due(rt)
+        stats = await deliver.deliver_pending(rt)
+        workers.retire(rt)
         log.info("cycle_done", feeds=len(outcomes), new_items=sum(o.new_items for o in outcomes),
                  alerts=sum(o.alerts for o in outcomes), failed_feeds=sum(o.status == "failed" for o in outcomes),
                  delivered=stats.delivered, delivery_failed=stats.failed, delivery_retrying=stats.retrying)
@@ -179,7 +179,7 @@ class Daemon:
         carried = {name: getattr(old, name) for name in _PROCESS_FIELDS if hasattr(old, name)}
         new = dataclasses.replace(fresh, **carried, fetcher=old.fetcher if keep_fetcher else fresh.fetcher)
         try:
-            await asyncio.to_thread(service.sync_feeds, new)
+            await asyncio.to_thread(poll.sync_feeds, new)
         except BaseException:
             await fresh.fetcher.aclose()
             raise
@@ -243,7 +243,7 @@ class Daemon:
         if self.rt.cpu is not None:
             await asyncio.to_thread(self.rt.cpu.close)
         try:
-            await asyncio.to_thread(service.retire, self.rt)  # leases back now, not when they expire
+            await asyncio.to_thread(workers.retire, self.rt)  # leases back now, not when they expire
         except Exception:
             log.exception("retire_failed")
         self.rt.engine.dispose()
@@ -252,7 +252,7 @@ class Daemon:
     async def _final_delivery(self, remaining: float) -> None:
         if remaining <= 0:
             return
-        task = asyncio.create_task(service.deliver_pending(self.rt))
+        task = asyncio.create_task(deliver.deliver_pending(self.rt))
         done, _ = await asyncio.wait({task}, timeout=remaining)
         if not done:
             task.cancel()

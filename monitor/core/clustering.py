@@ -15,22 +15,19 @@ How an item finds its story (docs/stories.md has the measurements):
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
 
-from monitor.core.neardup import BandIndex, BandKeys, normalise, shingles, signatures, similarity
-from monitor.domain import Score, pickled_by_slots
+from monitor.core.fingerprint import Fingerprint, Keys, prepare, signatures_of
+from monitor.core.neardup import BandIndex, BandKeys, similarity
+from monitor.domain import Score
 
-LEAD_WORDS = 40  # words of the summary that count: feeds truncate summaries at different points
-MIN_TITLE_WORDS = 5  # shorter titles are too generic to identify a story on their own
-TITLE_SHINGLE = 1  # titles as bags of words, like the token_set_ratio that confirms them
 CONFIRM = 90.0
 TITLE_FLOOR = 60.0  # a copy confirmed by its title + lead still needs titles this close
 MAX_CANDIDATES = 32  # confirmed in order of shared bands; bounds the cost of a crowded bucket
 
-_Keys: TypeAlias = tuple[BandKeys | None, BandKeys]  # (title's if long enough, title + lead's)
+
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,46 +89,6 @@ class _Text:
         self.title_keys: BandKeys | None = None
         self.body_keys: BandKeys | None = None
         self.live = True
-
-
-@pickled_by_slots
-@dataclass(frozen=True, slots=True)
-class Fingerprint:
-    """What clustering needs of an item's text. Computing it is most of the cost of filing an item, and it needs
-    no index, so the parse workers compute it off the daemon's main process."""
-
-    title_norm: str
-    body: str  # normalised title + lead
-    keys: _Keys | None  # MinHash band keys; None for a text without words
-
-
-def fingerprint_of(title: str, summary: str) -> Fingerprint:
-    return fingerprints_of([(title, summary)])[0]
-
-
-def fingerprints_of(texts: Sequence[tuple[str, str]]) -> list[Fingerprint]:
-    """fingerprint_of for each (title, summary), a document's items at once: one vectorised MinHash pass over all
-    their feature sets instead of one per item (numpy's per-call overhead was most of it: 80 -> 53 us an item)."""
-    prepared = [prepare(title, summary) for title, summary in texts]
-    groups = [_feature_sets(title_norm, body) if body else [] for title_norm, body in prepared]
-    found = iter(signatures([features for group in groups for features in group]))
-    out = []
-    for (title_norm, body), group in zip(prepared, groups, strict=True):
-        keys = [next(found) for _ in group]
-        out.append(Fingerprint(title_norm, body, (keys[1] if len(keys) > 1 else None, keys[0]) if keys else None))
-    return out
-
-
-def prepare(title: str, summary: str) -> tuple[str, str]:
-    """(normalised title, normalised title + lead). A summary repeating the title loses the repeat."""
-    head, rest = normalise(title), normalise(summary)
-    if head and rest:
-        if f" {rest} " in f" {head} ":
-            rest = ""
-        elif f" {head} " in f" {rest} ":
-            rest = f" {rest} ".replace(f" {head} ", " ", 1).strip()
-    lead = rest.split()[:LEAD_WORDS]
-    return head, " ".join([*head.split(), *lead])
 
 
 class StoryIndex:
@@ -248,14 +205,14 @@ class StoryIndex:
     # --- internals ---
 
     def _find(self, title: str, title_norm: str, body: str,
-              keys: _Keys | None) -> tuple[_Text | None, float, _Text | None]:
+              keys: Keys | None) -> tuple[_Text | None, float, _Text | None]:
         """(best confirmed text, its score, the new text filed in the LSH buckets on the way, if any). A text
         with no exact copy is always new, so it is filed in the same pass that looks for its neighbours."""
         exact = self._exact.get(body)
         if exact is not None:
             return exact, 100.0, None
         text = _Text(_UNFILED, title, title_norm, body)
-        text.title_keys, text.body_keys = keys or _signatures(title_norm, body)
+        text.title_keys, text.body_keys = keys or signatures_of(title_norm, body)
         candidates = dict.fromkeys(self._by_body.file(text.body_keys, text, MAX_CANDIDATES))
         if text.title_keys is not None:
             candidates.update(dict.fromkeys(self._by_title.file(text.title_keys, text, MAX_CANDIDATES)))
@@ -279,10 +236,10 @@ class StoryIndex:
         story = self._stories[story_id] = _Story(story_id, at, title)
         return story
 
-    def _new_text(self, story: _Story, title: str, title_norm: str, body: str, keys: _Keys | None) -> _Text:
+    def _new_text(self, story: _Story, title: str, title_norm: str, body: str, keys: Keys | None) -> _Text:
         text = _Text(story, title, title_norm, body)
         if body:  # an item without words is a story of its own and never a candidate
-            text.title_keys, text.body_keys = keys or _signatures(title_norm, body)
+            text.title_keys, text.body_keys = keys or signatures_of(title_norm, body)
             if text.title_keys is not None:
                 self._by_title.insert(text.title_keys, text)
             self._by_body.insert(text.body_keys, text)
@@ -334,16 +291,3 @@ def _confirm(title_norm: str, body: str, candidate: _Text, *, titled: bool) -> f
         if body_score >= CONFIRM:
             return body_score
     return 0.0
-
-
-def _signatures(title_norm: str, body: str) -> _Keys:
-    body_keys, *title_keys = signatures(_feature_sets(title_norm, body))
-    return (title_keys[0] if title_keys else None), body_keys
-
-
-def _feature_sets(title_norm: str, body: str) -> list[set[str]]:
-    """What the MinHash keys are made of: the body's shingles, then the words of a title long enough to identify
-    a story on its own."""
-    title_words = title_norm.split()
-    return [shingles(body.split()),
-            *([shingles(title_words, TITLE_SHINGLE)] if len(title_words) >= MIN_TITLE_WORDS else [])]

@@ -7,55 +7,48 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor import retention, service, stories, trending
 from monitor.config import Config
-from monitor.delivery import digest_triggers
-from monitor.service import Runtime
 from monitor.store.tables import FeedRow
+from monitor.usecases import deliver, feed_health, poll, retention, story_alerts, trends, workers
+from monitor.usecases.channel_policy import digest_triggers
+from monitor.usecases.context import Runtime
 
-log = structlog.get_logger("monitor.scheduler")
+log = structlog.get_logger("monitor.runtime.scheduler")
+T = TypeVar("T")
 HEARTBEAT = 10.0
-STORIES = trending.PERIOD.total_seconds()  # story sweep (expiry, de-escalation) and trend evaluation
+STORIES = trends.PERIOD.total_seconds()  # story sweep (expiry, de-escalation) and trend evaluation
 RETENTION = 3600.0  # looks hourly; prunes once per day per cluster
-HEALTH = 300.0  # feed-health notices a poll could not retell (service.retell_health)
+HEALTH = 300.0  # feed-health notices a poll could not retell (monitor.usecases.feed_health)
 
 
 class Jobs:
     """Periodic work. `runtime()` is read on every tick so a reload takes effect without rescheduling."""
 
     def __init__(self, runtime: Callable[[], Runtime],
-                 on_poll: Callable[[service.PollOutcome], None] | None = None) -> None:
+                 on_poll: Callable[[poll.PollOutcome], None] | None = None) -> None:
         self.runtime = runtime
-        self.on_poll = on_poll  # metrics hook, so service stays free of them
+        self.on_poll = on_poll  # metrics hook, so the use cases stay free of them
         self.stopping = False  # set at shutdown: ticks already running start no new work
-        self.in_flight: dict[int, asyncio.Task[service.PollOutcome]] = {}
-        self.delivering: asyncio.Task[service.DeliveryStats] | None = None
+        self.in_flight: dict[int, asyncio.Task[poll.PollOutcome]] = {}
+        self.delivering: asyncio.Task[deliver.DeliveryStats] | None = None
         self.deliver_again = False
         self.last_cycle_at: float | None = None
 
     async def poll_tick(self) -> None:
         """Start a refresh for each due feed that is not already being refreshed; do not wait for them."""
         rt = self.runtime()
-        try:
-            # Claim only what this worker can start now: leases hoarded beyond that would keep other
-            # workers idle (and could expire before we get to them).
-            capacity = rt.config.settings.polling.concurrency * 2 - len(self.in_flight)
-            if capacity <= 0:
-                return
-            due = await asyncio.to_thread(service.claim_due, rt, capacity)
-        except asyncio.CancelledError:
-            if not self.stopping:
-                raise
-            return  # shutdown: nothing was started yet
-        except Exception:
-            log.exception("poll_tick_failed")
+        # Claim only what this worker can start now: leases hoarded beyond that would keep other
+        # workers idle (and could expire before we get to them).
+        capacity = rt.config.settings.polling.concurrency * 2 - len(self.in_flight)
+        if capacity <= 0:
             return
-        for feed in due:
+        due = await self._guarded("poll_tick_failed", asyncio.to_thread(poll.claim_due, rt, capacity))
+        for feed in due or ():
             if self.stopping:
                 break
             if feed.id is None or feed.id in self.in_flight:
@@ -68,12 +61,12 @@ class Jobs:
     def _done(self, feed_id: int, _task: object) -> None:
         self.in_flight.pop(feed_id, None)
 
-    async def _refresh(self, rt: Runtime, feed: FeedRow) -> service.PollOutcome:
+    async def _refresh(self, rt: Runtime, feed: FeedRow) -> poll.PollOutcome:
         try:
-            outcome = await service.refresh_feed(rt, feed)
+            outcome = await poll.refresh_feed(rt, feed)
         except Exception as exc:  # one broken feed never stops the others
             log.exception("feed_refresh_crashed", feed=feed.name)
-            outcome = service.PollOutcome(feed.name, "failed", error=repr(exc))
+            outcome = poll.PollOutcome(feed.name, "failed", error=repr(exc))
         if self.on_poll:
             self.on_poll(outcome)
         if outcome.alerts and not self.stopping:  # a new alert goes out now, not at the next delivery tick
@@ -81,52 +74,40 @@ class Jobs:
         return outcome
 
     async def heartbeat_tick(self) -> None:
-        try:
-            await asyncio.to_thread(service.heartbeat, self.runtime())
-        except asyncio.CancelledError:
-            if not self.stopping:
-                raise
-        except Exception:
-            log.exception("heartbeat_failed")
+        await self._guarded("heartbeat_failed", asyncio.to_thread(workers.heartbeat, self.runtime()))
 
     async def stories_tick(self) -> None:
         """Close stories that left the window, de-escalation notices, trend alerts; deliver what they wrote."""
         rt = self.runtime()
         now = rt.clock()
-        try:
-            written = await asyncio.to_thread(stories.sweep, rt.engine, rt.config, rt.stories, now)
-            written += await asyncio.to_thread(trending.run_trends, rt.engine, rt.config, rt.worker, now)
-        except asyncio.CancelledError:
-            if not self.stopping:
-                raise
-            return
-        except Exception:
-            log.exception("stories_tick_failed")
-            return
+        written = await self._guarded("stories_tick_failed", asyncio.to_thread(
+            story_alerts.sweep, rt.engine, rt.config, rt.story_cache, now))
+        if written is not None:
+            written += await self._guarded("trends_tick_failed", asyncio.to_thread(
+                trends.run_trends, rt.engine, rt.config, rt.worker, now)) or 0
         if written and not self.stopping:
             await self.deliver_tick()
 
     async def health_tick(self) -> None:
-        if self.stopping:
-            return
-        try:
-            await service.retell_health(self.runtime())
-        except asyncio.CancelledError:
-            if not self.stopping:
-                raise
-        except Exception:
-            log.exception("health_tick_failed")
+        if not self.stopping:
+            await self._guarded("health_tick_failed", feed_health.retell_health(self.runtime()))
 
     async def retention_tick(self) -> None:
         rt = self.runtime()
+        await self._guarded("retention_tick_failed", asyncio.to_thread(
+            retention.run_retention, rt.engine, rt.config.settings.retention, rt.worker, rt.clock()))
+
+    async def _guarded(self, failure: str, work: Awaitable[T]) -> T | None:
+        """Run one tick's work: an exception is logged as `failure` and the tick ends (the job runs again at its
+        next interval); a cancellation at shutdown ends the tick quietly, any other propagates."""
         try:
-            await asyncio.to_thread(retention.run_retention, rt.engine, rt.config.settings.retention, rt.worker,
-                                    rt.clock())
+            return await work
         except asyncio.CancelledError:
             if not self.stopping:
                 raise
         except Exception:
-            log.exception("retention_tick_failed")
+            log.exception(failure)
+        return None
 
     async def deliver_tick(self) -> None:
         if self.stopping:
@@ -135,7 +116,7 @@ class Jobs:
             self.deliver_again = True  # what was queued meanwhile goes right after the running pass
             return
         self.deliver_again = False
-        self.delivering = asyncio.create_task(service.deliver_pending(self.runtime()))
+        self.delivering = asyncio.create_task(deliver.deliver_pending(self.runtime()))
         try:
             await asyncio.shield(self.delivering)
         except asyncio.CancelledError:

@@ -15,11 +15,11 @@ from monitor.config import Config
 from monitor.core import trends
 from monitor.core.trends import TrendDecision, TrendPolicy, TrendSubject
 from monitor.domain import AlertMessage, Severity, Watchlist
-from monitor.store import cluster, repo
-from monitor.store import stories as store
+from monitor.store import cluster, repo, story_rows
 from monitor.store.db import session
+from monitor.usecases.alerting import write_alert
 
-log = structlog.get_logger("monitor.trending")
+log = structlog.get_logger("monitor.usecases.trends")
 JOB = "trends"
 PERIOD = timedelta(minutes=5)  # the job runs this often; each period is evaluated by one worker
 
@@ -65,16 +65,16 @@ def evaluate(s: Session, watchlists: Sequence[Watchlist], now: datetime) -> int:
         if not wl.trends.enabled or not channels:
             continue
         policy = policy_for(wl)
-        start = store.history_start(s, wl.name)
+        start = story_rows.history_start(s, wl.name)
         if start is None:
             continue
         reach = now - trends.WEEK * policy.weeks - policy.window
-        rows = store.escalation_scores(s, wl.name, reach, now)
+        rows = story_rows.escalation_scores(s, wl.name, reach, now)
         for subject, times in subject_times(rows, wl.name).items():
             if sum(1 for t in times if t > now - policy.window) < policy.min_count:
                 continue  # a quiet subject cannot spike: skip the baseline
             decision = trends.trend(times, subject, now=now, history_start=start, policy=policy)
-            last = store.last_alert_at(s, wl.name, f"trend:{subject.key}")
+            last = story_rows.last_alert_at(s, wl.name, f"trend:{subject.key}")
             if trends.alert_due(decision, last, now, policy):
                 written += _write(s, decision, channels, now)
     return written
@@ -87,12 +87,9 @@ def _write(s: Session, decision: TrendDecision, channels: tuple[str, ...], now: 
                            score=float(decision.count), title=f"Trend: {decision.explanation}", link="",
                            feed="trend", published=now, summary=decision.explanation,
                            actors=(actor,) if actor else (), sources=decision.count)
-    alert_id = repo.add_alert(s, repo.NewAlert(
+    alert_id = write_alert(s, repo.NewAlert(
         dedup_key=trends.trend_alert_key(subject, now), item_id=None, watchlist=subject.watchlist,
         severity=int(Severity.WARNING), score=float(decision.count), message=message.to_json(), channels=channels,
-        subject=f"trend:{subject.key}", kind="trend"), now)
-    if alert_id is None:
-        return 0
-    log.info("trend_alert_created", alert=alert_id, subject=subject.key, count=decision.count,
-             ratio=decision.ratio, z=decision.z, explanation=decision.explanation, channels=list(channels))
-    return 1
+        subject=f"trend:{subject.key}", kind="trend"), now,
+        count=decision.count, ratio=decision.ratio, z=decision.z, explanation=decision.explanation)
+    return 0 if alert_id is None else 1

@@ -9,51 +9,28 @@ at once), record the outcome. Channels run concurrently; one channel's messages 
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 import structlog
-from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine
-from sqlmodel import Session
 
 from alerts import policy
-from alerts.policy import ChannelPolicy, Due, Prior, QuietHours, RateLimit
+from alerts.policy import Due
 from alerts.redact import redact
-from alerts.render import Renderer
-from alerts.sender import Sender, Target, UrlResult
-from monitor.config import ChannelConfig, Config
+from alerts.sender import Target, UrlResult
+from monitor.config import ChannelConfig
 from monitor.core.schedule import retry_delay
-from monitor.domain import AlertMessage, Score, Severity
-from monitor.store import outbox, repo
+from monitor.domain import AlertMessage, Severity
+from monitor.store import outbox
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow
+from monitor.usecases.channel_policy import channel_policy, next_digest
+from monitor.usecases.context import Runtime
 
-log = structlog.get_logger("monitor.delivery")
+log = structlog.get_logger("monitor.usecases.deliver")
 MAX_RETRY_AFTER = 24 * 3600.0  # a Retry-After is honoured as given, up to a day (a bad header must not park alerts)
-
-
-class Runtime(Protocol):
-    """What delivery needs from service.Runtime (a protocol, so this layer does not import the one above)."""
-
-    @property
-    def config(self) -> Config: ...
-    @property
-    def engine(self) -> Engine: ...
-    @property
-    def sender(self) -> Sender: ...
-    @property
-    def renderer(self) -> Renderer: ...
-    @property
-    def clock(self) -> Callable[[], datetime]: ...
-    @property
-    def rng(self) -> random.Random: ...
-    @property
-    def worker(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -69,72 +46,6 @@ class DeliveryStats:
 
     def astuple(self) -> tuple[int, int, int, int, int]:
         return (self.delivered, self.failed, self.retrying, self.held, self.messages)
-
-
-# --- configuration -> pure policy ---
-
-
-def _severity(label: str) -> Severity | None:
-    return None if label == "none" else Severity.parse(label)
-
-
-def channel_policy(channel: ChannelConfig) -> ChannelPolicy:
-    from zoneinfo import ZoneInfo
-
-    quiet = channel.quiet_hours
-    return ChannelPolicy(
-        rate_limit=RateLimit(channel.rate_limit.messages, channel.rate_limit.per) if channel.rate_limit else None,
-        quiet_hours=QuietHours(quiet.start, quiet.end, ZoneInfo(quiet.timezone), _severity(quiet.bypass))
-        if quiet else None,
-        digest=channel.digest is not None,
-        digest_bypass=_severity(channel.digest.bypass) if channel.digest else None,
-        summary_size=channel.summary_size,
-    )
-
-
-def digest_triggers(config: Config) -> dict[str, CronTrigger]:
-    """One APScheduler cron trigger per channel with a digest schedule (the scheduler runs them)."""
-    return {name: CronTrigger.from_crontab(ch.digest.cron, timezone=ch.digest.timezone)
-            for name, ch in config.channels.items() if ch.digest is not None}
-
-
-def next_digest(channel: ChannelConfig, now: datetime) -> datetime | None:
-    if channel.digest is None:
-        return None
-    trigger = CronTrigger.from_crontab(channel.digest.cron, timezone=channel.digest.timezone)
-    fire: datetime | None = trigger.get_next_fire_time(None, now)
-    return fire
-
-
-# --- alert creation (called inside the scoring transaction) ---
-
-
-def subject_of(item_id: int, story_id: int | None = None) -> str:
-    """What an alert is about, for the dedup key and the re-alert window: the story once items are
-    clustered into stories (then copies of one story alert once unless severity rises), else the item."""
-    return f"story:{story_id}" if story_id is not None else f"item:{item_id}"
-
-
-def prior_alerts(s: Session, watchlist: str, subject: str) -> list[Prior]:
-    """Earlier alerts about `subject`, for the re-alert window (story alerts and item alerts alike)."""
-    return [Prior(Severity(sev), created) for sev, created in outbox.prior_alerts(s, watchlist, subject)]
-
-
-def add_alert(s: Session, *, watchlist: str, item_id: int, subject: str, score: Score, message: dict[str, Any],
-              channels: tuple[str, ...], now: datetime, realert: float) -> int | None:
-    """Write the alert (and its deliveries) unless the re-alert window suppresses it."""
-    priors = prior_alerts(s, watchlist, subject)
-    if not policy.should_alert(priors, score.severity, now=now, window=realert):
-        log.info("alert_suppressed", watchlist=watchlist, item=item_id, subject=subject,
-                 severity=score.severity.label, reason="realert_window")
-        return None
-    key = policy.dedup_key(watchlist, subject, score.severity, priors)
-    return repo.add_alert(s, repo.NewAlert(dedup_key=key, item_id=item_id, watchlist=watchlist,
-                                           severity=int(score.severity), score=score.value, message=message,
-                                           channels=channels, subject=subject), now)
-
-
-# --- the worker ---
 
 
 async def deliver_pending(rt: Runtime, *, channels: Collection[str] | None = None) -> DeliveryStats:
@@ -234,6 +145,21 @@ def _hold(rt: Runtime, holds: Sequence[policy.Hold]) -> None:
                  alerts=[i.alert_id for i in held.items])
 
 
+def _retry_times(rt: Runtime, send: policy.Send, by_id: dict[int | None, tuple[DeliveryRow, AlertRow]], *, ok: bool,
+                 now: datetime, not_before: float) -> dict[int, datetime | None]:
+    """When each delivery of the send is tried again: never when it went out or its attempts are spent."""
+    settings = rt.config.settings.delivery
+    retry_at: dict[int, datetime | None] = {}
+    for item in send.items:
+        attempts = by_id[item.delivery_id][0].attempts + 1
+        if ok or attempts >= settings.max_attempts:
+            retry_at[item.delivery_id] = None
+        else:
+            delay = retry_delay(attempts, base=settings.backoff, cap=settings.max_backoff, rng=rt.rng)
+            retry_at[item.delivery_id] = now + timedelta(seconds=max(delay, not_before))
+    return retry_at
+
+
 async def _send(rt: Runtime, channel: str, send: policy.Send,
                 by_id: dict[int | None, tuple[DeliveryRow, AlertRow]]) -> tuple[DeliveryStats, bool]:
     settings = rt.config.settings.delivery
@@ -274,7 +200,6 @@ def _confirm(rt: Runtime, ids: list[int], key: str) -> None:
 
 def _finish(rt: Runtime, channel: str, send: policy.Send, send_id: int, results: list[tuple[Target, UrlResult]],
             by_id: dict[int | None, tuple[DeliveryRow, AlertRow]]) -> tuple[DeliveryStats, bool]:
-    settings = rt.config.settings.delivery
     now = rt.clock()
     ok = all(r.ok for _, r in results)
     errors = [f"{t.display}: {r.error}" for t, r in results if not r.ok]
@@ -285,14 +210,7 @@ def _finish(rt: Runtime, channel: str, send: policy.Send, send_id: int, results:
                              http_status=statuses[-1] if statuses else None,
                              retry_after=min(max(waits), MAX_RETRY_AFTER) if waits else None,
                              rate_limited=rate_limited)
-    retry_at: dict[int, datetime | None] = {}
-    for item in send.items:
-        attempts = by_id[item.delivery_id][0].attempts + 1
-        if ok or attempts >= settings.max_attempts:
-            retry_at[item.delivery_id] = None
-        else:
-            delay = retry_delay(attempts, base=settings.backoff, cap=settings.max_backoff, rng=rt.rng)
-            retry_at[item.delivery_id] = now + timedelta(seconds=max(delay, outcome.retry_after or 0.0))
+    retry_at = _retry_times(rt, send, by_id, ok=ok, now=now, not_before=outcome.retry_after or 0.0)
     gave_up = [d for d, when in retry_at.items() if when is None and not ok]
     fallback = rt.config.channels[channel].fallback if channel in rt.config.channels else None
     accepted = [t.key for t, r in results if r.ok]

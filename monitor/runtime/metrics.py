@@ -17,13 +17,14 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func
 from sqlmodel import col, select
 
+from monitor.core import health
 from monitor.domain import Severity
 from monitor.feeds.parse import PARSERS
-from monitor.service import PollOutcome
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
+from monitor.usecases.poll import PollOutcome
 
-log = structlog.get_logger("monitor.metrics")
+log = structlog.get_logger("monitor.runtime.metrics")
 
 POLL_OUTCOMES = ("ok", "not_modified", "failed", "gone")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 40.0)
@@ -79,6 +80,12 @@ class Metrics:
         for _ in range(outcome.scored_items):  # scored in a worker process: the mean per item is what we know
             self.scoring_seconds.observe(outcome.scoring_seconds / outcome.scored_items)
 
+    def observe_fetch(self, outcome: str, seconds: float) -> None:
+        self.fetch_seconds.labels(outcome).observe(seconds)
+
+    def observe_send(self, channel: str, ok: bool) -> None:
+        self.deliveries.labels(channel, "delivered" if ok else "failed").inc()
+
     def observe_reload(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "failed").inc()
         self.reload_ok.set(1 if ok else 0)
@@ -128,17 +135,8 @@ class StoreCollector(Collector):
         yield by_status
         states = {"ok": 0, "failing": 0, "gone": 0, "disabled": 0}
         for enabled, status, failures in feeds:
-            states[feed_state(enabled, status, failures)] += 1
+            states[health.feed_state(enabled, status, failures)] += 1
         by_state = GaugeMetricFamily("monitor_feeds", "Feeds by state", labels=["state"])
         for state, n in states.items():
             by_state.add_metric([state], n)
         yield by_state
-
-
-def feed_state(enabled: bool, status: str, failures: int) -> str:
-    """One word for a feed's health, shared by /metrics, /api/feeds and the page."""
-    if not enabled:
-        return "disabled"
-    if status == "gone":
-        return "gone"
-    return "failing" if failures else "ok"

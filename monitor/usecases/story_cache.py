@@ -1,0 +1,148 @@
+"""The process-wide story index (monitor.core.clustering) as a cache of the database, with what each story's level
+is computed from and its alert state per watchlist.
+
+items.story_id and the stories table are the truth: the cache is built once per process from the stories and
+items in the window, kept across config reloads, and guarded by one lock because feeds are recorded in worker
+threads. The lock covers the in-memory work only (filing, each story's members and alert states, deciding), so
+each decision sees every item filed before it, committed or not, while the database work of parallel feeds still
+overlaps; docs/stories.md ("Concurrency") has the details.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+import structlog
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from monitor.core import watermark
+from monitor.core.clustering import Story, StoryIndex
+from monitor.core.fingerprint import fingerprints_of
+from monitor.core.story_rules import StoryAlertState
+from monitor.domain import Score
+from monitor.store import story_rows
+from monitor.store.db import session
+
+log = structlog.get_logger("monitor.story_cache")
+CATCH_UP = timedelta(seconds=2)  # at most this often, a worker looks at what the others filed
+CATCH_UP_LAG = timedelta(seconds=120)  # longer than any poll's transaction runs
+
+
+@dataclass
+class StoryCache:
+    """The process-wide StoryIndex, what each story's level is computed from (its items in the window with their
+    scores) and the alert state per story and watchlist, under one lock. Built empty; loaded once."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    index: StoryIndex = field(default_factory=StoryIndex)
+    members: dict[str, list[Member]] = field(default_factory=dict)
+    states: dict[tuple[str, str], StoryAlertState] = field(default_factory=dict)
+    loaded: bool = False
+    # Other workers share the database (set by the heartbeat): before filing, look at what they filed, or a story
+    # arriving through feeds that different workers poll would be split in two, and alert twice.
+    peers: bool = False
+    # (when, the highest stored item id then), noted by the heartbeat; see catch_up
+    marks: deque[watermark.Mark] = field(default_factory=deque)
+    caught_up_at: datetime | None = None
+
+    def load(self, engine: Engine, now: datetime, window: float) -> int:
+        """Rebuild from stored stories and their items in the window (once; later calls do nothing)."""
+        with self.lock:
+            if self.loaded:
+                return 0
+            with session(engine) as s:
+                self._load(s, now, window)
+            return self.index.items
+
+    def ensure_loaded(self, s: Session, now: datetime, window: float) -> None:
+        """For callers already holding the lock."""
+        if not self.loaded:
+            self._load(s, now, window)
+
+    def _load(self, s: Session, now: datetime, window: float) -> None:
+        since = now - timedelta(seconds=window)
+        rows = story_rows.stories_since(s, since)
+        for row in rows:
+            self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
+        self._add_stored(s, story_rows.items_between(s, since, now, story_ids=[r.id for r in rows]))
+        self.marks.append((now, story_rows.last_item_id(s)))
+        self.loaded = True
+        log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
+
+    def mark(self, now: datetime, last_item_id: int, *, peers: bool) -> None:
+        """The heartbeat's note (any thread): are other workers alive, and the highest stored item id now."""
+        with self.lock:
+            if peers and not self.peers:
+                self.caught_up_at = now  # they have just come: what they filed is above the marks of LAG ago
+            self.peers = peers
+            self.marks.append((now, last_item_id))
+            watermark.prune(self.marks, min(self.caught_up_at or now, now), CATCH_UP_LAG)
+
+    def catch_up(self, s: Session, now: datetime) -> int:
+        """File what other workers filed since the last look, in the stories they chose (the caller holds the
+        lock). Does nothing without peers, or within CATCH_UP of the last look. Returns the items added.
+
+        It looks above the highest id stored CATCH_UP_LAG before the previous look (monitor.core.watermark)."""
+        if not self.peers or (self.caught_up_at is not None and now - self.caught_up_at < CATCH_UP):
+            return 0
+        above = watermark.floor(self.marks, self.caught_up_at or now, CATCH_UP_LAG)
+        self.caught_up_at = now
+        theirs = story_rows.items_by_id(s, [i for i in story_rows.filed_after(s, above) if str(i) not in self.index])
+        if not theirs:
+            return 0
+        unknown = sorted({i.story_id for i in theirs if i.story_id and self.index.story(i.story_id) is None})
+        for row in story_rows.stories_by_id(s, unknown):
+            self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
+        self._add_stored(s, theirs)
+        touched = {i.story_id for i in theirs}
+        for key in [k for k in self.states if k[0] in touched]:
+            del self.states[key]  # they may have alerted on it: the state is read again from the database
+        log.info("story_index_caught_up", items=len(theirs), stories=len(touched))
+        return len(theirs)
+
+    def _add_stored(self, s: Session, stored: Sequence[story_rows.StoredItem]) -> None:
+        """File stored items in the stories they were filed in, with their scores."""
+        items = [i for i in stored if i.story_id]
+        scores = story_rows.scores_of(s, [i.id for i in items])
+        # Fingerprinted a thousand at a time: one vectorised MinHash pass each instead of one per item (a restart
+        # with 50,000 items in the window: 8.4 -> 7.9 s, half of it still fingerprints).
+        prints = [p for n in range(0, len(items), 1000)
+                  for p in fingerprints_of([(i.title, i.summary) for i in items[n:n + 1000]])]
+        for item, fingerprint in zip(items, prints, strict=True):
+            assert item.story_id is not None
+            self.index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed,
+                           at=item.fetched_at, story_id=item.story_id, fingerprint=fingerprint)
+            self.members.setdefault(item.story_id, []).append(
+                Member(item.fetched_at, item.feed, scores.get(item.id, {})))
+
+    def state(self, s: Session, story_id: str, watchlist: str, *, fresh: bool = False) -> StoryAlertState:
+        """The alert state, from memory or else the database (the caller holds the lock). `fresh`: the story was
+        created just now and named after its first item's id, unique in the database, so no state is stored."""
+        key = (story_id, watchlist)
+        if key not in self.states:
+            self.states[key] = StoryAlertState() if fresh else story_rows.alert_state(s, story_id, watchlist)
+        return self.states[key]
+
+    def expire(self, now: datetime, window: float) -> int:
+        before = now - timedelta(seconds=window)
+        with self.lock:
+            closed = {story.id for story in self.index.expire(before)}
+            for story_id in closed:
+                self.members.pop(story_id, None)
+            for members in self.members.values():
+                members[:] = [m for m in members if m.at >= before]
+            for key in [k for k in self.states if k[0] in closed]:
+                del self.states[key]
+            return len(closed)
+
+
+class Member(NamedTuple):
+    at: datetime
+    source: str
+    scores: dict[str, Score]  # watchlist -> the item's score
