@@ -86,6 +86,31 @@ def score(source: str, config_dir: str | None, watchlist_name: str | None, as_js
 
 
 @cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@config_option
+@click.option("--watchlist", "watchlist_name", default=None, help="Only this watchlist.")
+@click.option("--min-auc", type=float, default=None, help="Exit 1 when a watchlist's AUC is below this.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per watchlist.")
+def evaluate(file: Path, config_dir: str | None, watchlist_name: str | None, min_auc: float | None,
+             as_json: bool) -> None:
+    """Score a labelled file (CSV or YAML: text, label 0/1/2 or expected severity): AUC, precision and recall at
+    each severity, the confusion table and the worst misses."""
+    from monitor.commands.evaluate import read_labelled, render, score_file, to_json
+
+    config = load(config_dir)
+    try:
+        reports = score_file(config, read_labelled(file), watchlist_name)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        sys.exit(EXIT_USAGE)
+    for name, report in reports.items():
+        click.echo(json.dumps(to_json(name, report)) if as_json else render(name, report) + "\n")
+    if min_auc is not None and any(r.auc is None or r.auc < min_auc for r in reports.values()):
+        sys.exit(EXIT_RUNTIME)
+
+
+@cli.command()
 @click.option("--port", default=0, help="Loopback port for the demo feed server (default: any free port).")
 def demo(port: int) -> None:
     """Run the whole pipeline offline on the seed article and print the alerts."""
