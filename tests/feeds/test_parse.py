@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.core.clustering import fingerprint_of
+from monitor.core.fingerprint import fingerprint_of
 from monitor.domain import Contribution, Score, Severity, Watchlist
 from monitor.feeds.parse import ParsedFeed, parse_feed
 from monitor.feeds.pool import WORKER_NICENESS, CpuPool
