@@ -109,6 +109,7 @@ class Actor:
     weight: float = 1.0
     fuzzy: bool = False
     fuzzy_threshold: float = 85.0
+    places: tuple[str, ...] = ()  # place names that count as a mention (the cities of a state), capitalised
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +120,9 @@ class Keyword:
     weight: float = 1.0
     language: str | None = None
     regex: bool = False
+    # from the shared knowledge (monitor/knowledge), not the watchlist: where it overlaps a watchlist term, the
+    # watchlist's term wins, unless this one lowers the score (a benign sense, cooperation)
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,13 @@ class TrendOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Examples:
+    alert: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    weight: float = 4.0  # what a near copy of an example adds (alert) or takes away (ignore)
+
+
+@dataclass(frozen=True, slots=True)
 class Watchlist:
     name: str
     actors: tuple[Actor, ...] = ()
@@ -166,6 +177,8 @@ class Watchlist:
     proximity_window: int = 12  # words between an actor and an escalation term
     stories: StoryOptions = StoryOptions()
     trends: TrendOptions = TrendOptions()
+    # analysts' sentences: items like an `alert` example score higher, like an `ignore` example lower
+    examples: Examples = field(default_factory=lambda: Examples())
 
     def severity_for(self, score: float) -> Severity:
         result = Severity.NONE

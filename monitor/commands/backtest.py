@@ -11,7 +11,7 @@ from pathlib import Path
 
 from monitor.commands.inspect import _open
 from monitor.commands.table import table
-from monitor.config import Config
+from monitor.config import Config, gazetteer
 from monitor.core import trends
 from monitor.core.clustering import StoryIndex
 from monitor.core.scoring import Scorer
@@ -60,7 +60,7 @@ def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist],
     result = Backtest(items=len(items))
     by_name = {w.name: w for w in watchlists}
     scorer = Scorer(watchlists)
-    index = StoryIndex()
+    index = StoryIndex(gazetteer.place_tokens())
     members: dict[str, list[tuple[datetime, str, dict[str, Score]]]] = defaultdict(list)
     states: dict[tuple[str, str], StoryAlertState] = {}
     times: dict[TrendSubject, list[datetime]] = defaultdict(list)

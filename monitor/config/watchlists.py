@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from monitor.config import gazetteer
 from monitor.config.settings import Duration, Strict
 from monitor.config.validate import validate
 from monitor.config.yamlfile import YamlDoc, read_yaml
-from monitor.domain import Actor, Keyword, NotifyRule, Severity, StoryOptions, TrendOptions, Watchlist
+from monitor.core.normalize import fold
+from monitor.domain import Actor, Examples, Keyword, NotifyRule, Severity, StoryOptions, TrendOptions, Watchlist
 from monitor.errors import ConfigError
 
 
@@ -48,6 +53,15 @@ class ActorModel(Strict):
     weight: float = 1.0
     fuzzy: bool = False
     fuzzy_threshold: float = Field(default=85.0, ge=50, le=100)
+    places: tuple[str, ...] = ()  # ISO country codes: their cities count as mentions of this actor
+
+    @field_validator("places")
+    @classmethod
+    def _known_countries(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [code for code in value if code.upper() not in gazetteer.country_codes()]
+        if unknown:
+            raise ValueError(f"unknown country code(s) {', '.join(unknown)} (ISO 3166 alpha-2, such as UA)")
+        return tuple(code.upper() for code in value)
 
 
 class NotifyModel(Strict):
@@ -106,10 +120,21 @@ class TrendsModel(Strict):
         return TrendOptions(self.enabled, self.window, self.min_count, self.ratio, self.z, self.cooldown)
 
 
+class ExamplesModel(Strict):
+    alert: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    weight: float = Field(default=4.0, gt=0)
+
+    def to_domain(self) -> Examples:
+        return Examples(tuple(t for t in self.alert if t.strip()), tuple(t for t in self.ignore if t.strip()),
+                        self.weight)
+
+
 class WatchlistModel(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
     lexicons: tuple[str, ...] = ()
+    knowledge: bool = True  # the shared lexicons shipped with the service (monitor/knowledge): acts, senses
     actors: tuple[ActorModel, ...] = ()
     keywords: tuple[KeywordModel, ...] = ()
     severities: SeveritiesModel
@@ -120,6 +145,7 @@ class WatchlistModel(Strict):
     proximity_window: int = Field(default=12, ge=1, le=100)
     stories: StoriesModel = StoriesModel()
     trends: TrendsModel = TrendsModel()
+    examples: ExamplesModel = ExamplesModel()
 
 
 class LexiconModel(Strict):
@@ -139,26 +165,60 @@ def load_lexicons(directory: Path) -> dict[str, LexiconModel]:
     return lexicons
 
 
+def load_knowledge() -> tuple[LexiconModel, ...]:
+    """The shared lexicons shipped in the package (monitor/knowledge/*.yaml), read once per process: graded acts
+    from force to cooperation and the benign senses of conflict words, in every language the service reads."""
+    return _knowledge()
+
+
+@functools.cache
+def _knowledge() -> tuple[LexiconModel, ...]:
+    folder = resources.files("monitor.knowledge")
+    paths = sorted((entry for entry in folder.iterdir() if entry.name.endswith(".yaml")), key=lambda e: e.name)
+    return tuple(validate(LexiconModel, read_yaml(Path(str(path)))) for path in paths)
+
+
+@functools.cache
+def _common_words() -> frozenset[str]:
+    """Words of the knowledge lexicons: a city called like one of them is not taken for a place."""
+    return frozenset(fold(kw.term).text.strip(" *") for lexicon in _knowledge() for kw in lexicon.keywords
+                     if kw.term)
+
+
+def _key(kw: Keyword) -> tuple[str, bool, str | None]:
+    return kw.term.casefold(), kw.regex, kw.language
+
+
+def _lexicon_keywords(lexicon: LexiconModel) -> Iterator[Keyword]:
+    for kw in lexicon.keywords:
+        domain = kw.to_domain()
+        if domain.language is None and lexicon.language:
+            domain = Keyword(domain.term, domain.weight, lexicon.language, domain.regex)
+        yield domain
+
+
 def build_watchlist(model: WatchlistModel, doc: YamlDoc, lexicons: Mapping[str, LexiconModel]) -> Watchlist:
-    keywords: dict[tuple[str, bool], Keyword] = {}
+    # One keyword per term, regex flag and language ("invasion" is English, German and French): shared knowledge
+    # first, then the watchlist's lexicons, then its own keywords, each winning over the one before.
+    keywords: dict[tuple[str, bool, str | None], Keyword] = {}
+    for lexicon in load_knowledge() if model.knowledge else ():
+        keywords.update((_key(kw), replace(kw, shared=True)) for kw in _lexicon_keywords(lexicon))
     for i, name in enumerate(model.lexicons):
         if name not in lexicons:
             known = ", ".join(sorted(lexicons)) or "none"
             raise ConfigError([doc.problem(("lexicons", i), f"unknown lexicon {name!r} (known: {known})")])
-        for kw in lexicons[name].keywords:
-            domain = kw.to_domain()
-            if domain.language is None and lexicons[name].language:
-                domain = Keyword(domain.term, domain.weight, lexicons[name].language, domain.regex)
-            keywords[(domain.term.casefold(), domain.regex)] = domain
+        keywords.update((_key(kw), kw) for kw in _lexicon_keywords(lexicons[name]))
     for kw in model.keywords:  # the watchlist's own keywords win over a lexicon's
         domain = kw.to_domain()
-        keywords[(domain.term.casefold(), domain.regex)] = domain
+        keywords[_key(domain)] = domain
     thresholds = [(Severity.parse(label), value) for label, value in model.severities.model_dump().items()
                   if value is not None]
     return Watchlist(
         name=model.name,
         description=model.description,
-        actors=tuple(Actor(a.id, a.name, a.aliases, a.weight, a.fuzzy, a.fuzzy_threshold) for a in model.actors),
+        actors=tuple(Actor(a.id, a.name, a.aliases, a.weight, a.fuzzy, a.fuzzy_threshold,
+                           gazetteer.place_terms(a.places, exclude=_common_words()) if a.places else ())
+                     for a in model.actors),
         keywords=tuple(keywords.values()),
         severities=tuple(thresholds),
         notify=tuple(NotifyRule(n.channels, Severity.parse(n.min_severity), n.tags) for n in model.notify),
@@ -168,6 +228,7 @@ def build_watchlist(model: WatchlistModel, doc: YamlDoc, lexicons: Mapping[str, 
         proximity_window=model.proximity_window,
         stories=model.stories.to_domain(),
         trends=model.trends.to_domain(),
+        examples=model.examples.to_domain(),
     )
 
 

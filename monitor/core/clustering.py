@@ -15,7 +15,7 @@ How an item finds its story (docs/stories.md has the measurements):
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,9 +93,14 @@ class _Text:
 
 class StoryIndex:
     """Items -> stories within a window. Cost per item depends on its near neighbours, not on the window size.
-    Not thread-safe: one caller at a time."""
+    Not thread-safe: one caller at a time.
 
-    def __init__(self) -> None:
+    `places`: normalised place names (monitor.config.gazetteer.place_tokens). Two titles that name different
+    places, or different numbers, report different events however alike the rest ("Russian missile strike hits
+    apartment block in Kharkiv" / "... in Lviv"); see `distinct_events`."""
+
+    def __init__(self, places: Collection[str] = frozenset()) -> None:
+        self._places = places
         self._stories: dict[str, _Story] = {}
         self._items: dict[str, _Text] = {}
         self._exact: dict[str, _Text] = {}
@@ -220,7 +225,7 @@ class StoryIndex:
         best_score = 0.0
         for candidate in candidates:
             score = _confirm(title_norm, body, candidate, titled=text.title_keys is not None)
-            if score > best_score:
+            if score > best_score and not distinct_events(title_norm, candidate.title_norm, self._places):
                 best, best_score = candidate, score
         return best, best_score, text
 
@@ -277,6 +282,39 @@ class StoryIndex:
             del self._items[key]
         text.story.items -= len(text.keys)
         text.story.texts -= 1
+
+
+def distinct_events(a: str, b: str, places: Collection[str]) -> bool:
+    """Two normalised titles that each name a place (or a number) the other does not report different events: a
+    template filled in for another city, another death toll. Copies and paraphrases name the same places and
+    numbers, or leave some out on one side only."""
+    if a == b:
+        return False
+    words_a, words_b = set(a.split()), set(b.split())
+    for pick in (_numbers, _places_in):
+        found_a, found_b = pick(words_a, places), pick(words_b, places)
+        if found_a - found_b and found_b - found_a:
+            return True
+    return False
+
+
+def _numbers(words: set[str], _places: Collection[str]) -> set[str]:
+    return {w for w in words if w.isdigit()}
+
+
+def _places_in(words: set[str], places: Collection[str]) -> set[str]:
+    """Place names among the words; an inflected Cyrillic form is found by its stem ("харькове" -> "харьков")."""
+    if not places:
+        return set()
+    found: set[str] = set()
+    for word in words:
+        if word in places:
+            found.add(word)
+        elif len(word) > 5 and not word.isascii():
+            stem = next((word[:-n] for n in (1, 2) if word[:-n] in places), None)
+            if stem is not None:
+                found.add(stem)
+    return found
 
 
 def _confirm(title_norm: str, body: str, candidate: _Text, *, titled: bool) -> float:

@@ -16,8 +16,9 @@ from typing import Literal
 
 NEGATION_FACTOR = 0.2
 HEDGE_FACTOR = 0.5
+CONTEXT_FACTOR = 0.3  # the act a headline mentions as its background, not the one it reports
 
-CueKind = Literal["negation", "hedge"]
+CueKind = Literal["negation", "hedge", "context"]
 Direction = Literal["pre", "post", "both"]
 
 
@@ -28,10 +29,14 @@ class Cue:
     direction: Direction
     window: int  # words between cue and term, at most
     languages: tuple[str, ...]
+    initial: bool = False  # counts only as the first word of the item ("How ..." opens a feature)
 
     @property
     def factor(self) -> float:
-        return NEGATION_FACTOR if self.kind == "negation" else HEDGE_FACTOR
+        return _FACTORS[self.kind]
+
+
+_FACTORS = {"negation": NEGATION_FACTOR, "hedge": HEDGE_FACTOR, "context": CONTEXT_FACTOR}
 
 
 # (languages, kind, direction, window, phrases). Short, frequent negators get short windows: "no war"
@@ -57,6 +62,18 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
      " | danger of | simulat* | suggested | suggests | predicts | predicted | forecast"),
     (("en",), "hedge", "post", 8, "scenario | hypothetical | in the future | one day | in the coming years"
      " | within years | within a decade | in the long term | speculation | rumours | rumors"),
+    # Background: the act a headline mentions as the setting of what it reports ("Nike leaves Russia after the
+    # invasion", "dolphins starve since the war began", "Ukraine war live: ..."), and frames that name an act
+    # without reporting it ("warns Putin against invading", "braces for attack")
+    (("en",), "context", "pre", 5, "after | since | following | amid | amidst | during | despite | in the wake of"
+     " | because of | due to | in response to | anniversary of | years after | months after | aftermath of"
+     " | since the start of | since the beginning of | in memory of | survivors of | legacy of | history of"),
+    (("en",), "context", "pre", 3, "over"),
+    (("en",), "context", "post", 2, "live | anniversary | remembered | commemorat*"),
+    (("en",), "hedge", "pre", 6, "warns against | warned against | warn against | warning against | warns of"
+     " | warned of | warn of | warning of | to prevent | to avoid | to deter | deter | prepare for | prepares for"
+     " | preparing for | braces for | bracing for | ready for | fear | fears | feared | to end | end to | ending"),
+    (("en",), "hedge", "pre", 3, "against"),
     # Russian and Ukrainian (Cyrillic; inflected forms as prefixes)
     (("ru", "uk"), "negation", "pre", 3, "не | нет | ни | ні"),
     (("ru",), "negation", "pre", 8, "никогда | отрица* | опроверг* | исключил* | исключает | исключают"
@@ -72,6 +89,15 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
      " | опасени*"),
     (("uk",), "hedge", "pre", 8, "може | можуть | міг | могла | могли | могло | можлив* | ймовірн* | якщо | б"
      " | би | нібито | імовірно | гіпотетичн* | сценарі* | у майбутньому | колись | ризик* | побоюван*"),
+    (("ru",), "context", "pre", 5, "после | с начала | на фоне | из-за | в ходе | во время | несмотря на"
+     " | в ответ на | спустя | в связи с | в память о | годовщин*"),
+    (("ru",), "hedge", "pre", 6, "предупредил* о | предупреждает о | предупреждают о | предостерег* | против"
+     " | чтобы не допустить | для предотвращения | опасается | опасаются | готовится к | готовятся к"
+     " | прекращени* | завершени* | окончани*"),
+    (("uk",), "context", "pre", 5, "після | з початку | на тлі | під час | попри | у відповідь на | через"
+     " | в пам ять | річниц*"),
+    (("uk",), "hedge", "pre", 6, "попередив* про | попереджає про | застеріг* | проти | щоб не допустити"
+     " | готується до | готуються до | побоюється | побоюються | припинення | завершення"),
     # German
     (("de",), "negation", "pre", 3, "nicht | kein* | nie | niemals"),
     (("de",), "negation", "pre", 8, "dementiert | dementierte | dementieren | bestreitet | bestritt | bestreiten"
@@ -82,6 +108,10 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("de",), "hedge", "pre", 8, "konnte | konnten | mochte | moglich* | moglicherweise | womoglich | vielleicht"
      " | falls | wenn | ob | angeblich | wahrscheinlich | eventuell | hypothetisch* | szenario* | in zukunft"
      " | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung*"),
+    (("de",), "context", "pre", 5, "nach | seit | wegen | angesichts | wahrend | trotz | infolge | jahrestag"
+     " | als reaktion auf"),
+    (("de",), "hedge", "pre", 6, "warnt vor | warnte vor | warnen vor | gegen | angst vor | sorge vor"
+     " | befurchtet | befurchten | ende des | ende der | beenden"),
     # French
     (("fr",), "negation", "pre", 4, "ne | n | pas | jamais | aucun | aucune | ni"),
     (("fr",), "negation", "pre", 8, "dement | dementi | dementent | nie | nient | exclut | exclu | rejette"
@@ -91,6 +121,10 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("fr",), "hedge", "pre", 8, "pourrait | pourraient | possible | possiblement | eventuel* | peut etre | peut"
      " | si | hypothetique* | scenario* | presume* | selon des rumeurs | a l avenir | un jour | risque d"
      " | risque de | craintes d | craintes de"),
+    (("fr",), "context", "pre", 5, "apres | depuis | pendant | malgre | a cause de | en raison de | face a | suite a"
+     " | en reponse a | anniversaire"),
+    (("fr",), "hedge", "pre", 6, "met en garde contre | mettent en garde contre | contre | pour eviter"
+     " | pour empecher | se prepare a | craint | craignent | fin de | mettre fin"),
 )
 
 # "by 2030": a date years ahead is speculation ("might find itself in a war with Russia by 2030"). The
@@ -101,6 +135,28 @@ _YEAR_CUES: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 
+# "day 100 of the invasion", "1000-й день войны": a count of days is the war as the setting, not a new act.
+# ({number} is any run of digits; "-й день" follows only an ordinal written in digits.)
+_DAY_CUES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("en",), "day {number} of"), (("ru", "uk"), "й день"), (("ru", "uk"), "день {number}"),
+    (("de",), "tag {number}"), (("fr",), "jour {number}"),
+)
+
+
+# Features and explainers open with a question word: "How corruption stalks Ukraine's war dead" is about the war,
+# not a new act in it. Only as the item's first word ("Russia says how many drones ..." is a report).
+_INITIAL: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("en",), "how | why | what | who | inside | explainer | analysis | opinion | podcast | interview | review"
+              " | essay | letters | quiz | photos | in pictures | watch"),
+    (("ru",), "как | почему | зачем | что | кто | чем | интервью | мнение | анализ | подкаст | колонка"),
+    (("uk",), "як | чому | навіщо | що | хто | інтерв ю | думка | аналіз | подкаст | колонка"),
+    (("de",), "wie | warum | was | wer | wieso | weshalb | interview | analyse | kommentar | podcast | meinung"),
+    (("fr",), "comment | pourquoi | que | qui | quoi | entretien | analyse | tribune | podcast | editorial"),
+)
+# "in 1944", "1941 год": a year before this service's time is history. A fixed range (no clock in the core).
+_PAST_YEARS = range(1800, 2020)
+
+
 def _build() -> tuple[Cue, ...]:
     cues: list[Cue] = []
     for languages, kind, direction, window, phrases in _TABLE:
@@ -109,6 +165,10 @@ def _build() -> tuple[Cue, ...]:
                 cues.append(Cue(variant, kind, direction, window, languages))
     for languages, word in _YEAR_CUES:
         cues.extend(Cue(f"{word} {year}", "hedge", "both", 10, languages) for year in _YEARS)
+    for languages, phrases in _INITIAL:
+        cues.extend(Cue(phrase.strip(), "hedge", "pre", 12, languages, initial=True) for phrase in phrases.split("|"))
+    cues.extend(Cue(str(year), "context", "both", 8, ()) for year in _PAST_YEARS)  # "in 1944", "1941 год"
+    cues.extend(Cue(phrase, "context", "pre", 4, languages) for languages, phrase in _DAY_CUES)
     return tuple(cues)
 
 

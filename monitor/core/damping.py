@@ -8,6 +8,8 @@ adding escalation language never lowers a score.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,45 +33,76 @@ class Damping:
 
 
 class Distances:
-    """Word gaps between matches in one item, skipping the words of the given term matches."""
+    """Word gaps between matches in one item, skipping the words of the given term matches.
 
-    def __init__(self, folded: str, term_hits: Sequence[Hit]) -> None:
+    `_kept[w]` counts the words before word w that are not term words, so a gap is one subtraction, and the
+    matches within a window of a term are found by bisection: the cost of an item grows with its matches, not
+    with their square (a hostile 1 MB document full of terms and cues scores in well under a second)."""
+
+    def __init__(self, folded: str, term_hits: Sequence[Hit], words: int) -> None:
         self._folded = folded
-        self._skip = sorted({w for h in term_hits for w in range(h.first, h.last)})
-        self.skippable = len(self._skip)  # a raw gap can shrink by at most this much
+        skip = bytearray(words + 1)
+        for h in term_hits:
+            skip[h.first:h.last] = b"\x01" * (h.last - h.first)
+        self._kept = list(itertools.accumulate((1 - flag for flag in skip[:words]), initial=0))
 
     def gap(self, a: Hit, b: Hit) -> int:
         """Words strictly between two matches (0 if adjacent or overlapping), term words not counted."""
         if a.first > b.first:
             a, b = b, a
         lo, hi = a.last, b.first
-        if hi <= lo:
-            return 0
-        return hi - lo - sum(1 for w in self._skip if lo <= w < hi)
+        return self._kept[hi] - self._kept[lo] if hi > lo else 0
 
     def same_clause(self, a: Hit, b: Hit) -> bool:
         lo, hi = (a.end, b.start) if a.start <= b.start else (b.end, a.start)
         return hi <= lo or _CLAUSE_BREAK.search(self._folded, lo, hi) is None
 
+    def reach(self, hit: Hit, window: int) -> tuple[int, int]:
+        """Word indexes [lo, hi]: a match ending at or after lo, or starting at or before hi, can be within
+        `window` counted words of `hit`."""
+        kept = self._kept
+        lo = bisect.bisect_left(kept, kept[hit.first] - window)
+        hi = bisect.bisect_right(kept, kept[min(hit.last, len(kept) - 1)] + window)
+        return max(lo - 1, 0), hi
 
-def dampings_for(term: Hit, cue_hits: Sequence[Hit], cues: Sequence[Cue], distances: Distances) -> list[Damping]:
-    """The cues whose scope covers `term`, strongest first; their factors multiply.
+
+class Nearby:
+    """Matches of one kind (cues, actors) indexed by where they end and where they start, for the ones near a
+    term (Distances.reach)."""
+
+    def __init__(self, hits: Sequence[Hit]) -> None:
+        self.hits = hits
+        self._by_last = sorted(range(len(hits)), key=lambda i: hits[i].last)
+        self._lasts = [hits[i].last for i in self._by_last]
+        self._firsts = [h.first for h in hits]  # hits come in text order
+
+    def around(self, term: Hit, lo: int, hi: int) -> list[Hit]:
+        """The matches ending between words lo and hi, or starting between the term and word hi: every one
+        that can lie within the window Distances.reach gave, in text order."""
+        found = {self._by_last[k] for k in range(bisect.bisect_left(self._lasts, lo),
+                                                 bisect.bisect_right(self._lasts, hi))}
+        found.update(range(bisect.bisect_left(self._firsts, term.first), bisect.bisect_right(self._firsts, hi)))
+        return [self.hits[i] for i in sorted(found)]
+
+
+def dampings_for(term: Hit, cue_hits: Nearby, cues: Sequence[Cue], distances: Distances,
+                 window: int) -> list[Damping]:
+    """The cues whose scope covers `term`, strongest first; their factors multiply. `window`: the widest cue
+    window, which bounds the search.
 
     Overlapping cue matches ("will not" and "not") count once, as the strongest of them. Two adjacent
     negations ("does not rule out") read as a possibility: one hedge instead.
     """
-    if not cue_hits:
+    if not cue_hits.hits:
         return []
     applying: list[tuple[Hit, Cue]] = []
-    for hit in cue_hits:
+    for hit in cue_hits.around(term, *distances.reach(term, window)):
         cue = cues[hit.ref]
         if hit.start < term.end and term.start < hit.end:
             continue  # overlapping the term itself
         before = hit.last <= term.first
         if (before and cue.direction == "post") or (not before and cue.direction == "pre"):
             continue
-        if (term.first - hit.last if before else hit.first - term.last) - distances.skippable > cue.window:
-            continue  # out of reach however many term words lie between: skip the exact count
         if distances.gap(hit, term) <= cue.window and distances.same_clause(hit, term):
             applying.append((hit, cue))
     if not applying:

@@ -2,8 +2,9 @@
 and the worst misses. Pure; `monitor evaluate` and the scoring tests feed it.
 
 Labels follow tests/data/realnews/RUBRIC.md: 2 a new act or explicit threat of force, 1 pressure short of
-force, 0 unrelated. The AUC compares label 2 against label 0 (label 1 sits between and is left out, as in
-the issue's held-out sets); precision and recall at a severity count label 2 as the positive class.
+force, 0 unrelated. The AUC, precision, recall and F1 compare label 2 against label 0: label 1 sits between
+and is left out, as in a binary set of acts against non-acts. The share of each label reaching a severity
+shows where label 1 lands.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def evaluate(items: Sequence[Scored], *, worst: int = 10) -> Report:
 
 
 def _at(items: Sequence[Scored], by_label: list[list[Scored]], severity: Severity) -> AtSeverity:
-    flagged = [s for s in items if s.severity >= severity]
+    flagged = [s for s in items if s.severity >= severity and s.label != 1]
     hits = sum(1 for s in flagged if s.label == 2)
     precision = hits / len(flagged) if flagged else 0.0
     recall = hits / len(by_label[2]) if by_label[2] else 0.0

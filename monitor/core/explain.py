@@ -7,13 +7,17 @@ and the common cases (no cue, no actor, no repeated term) skip the work they do 
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rapidfuzz import fuzz
+
 from monitor.core.cues import Cue
-from monitor.core.damping import Damping, Distances, dampings_for
+from monitor.core.damping import Damping, Distances, Nearby, dampings_for
 from monitor.core.matching import Hit
+from monitor.core.neardup import normalise
 from monitor.core.normalize import Folded
 from monitor.domain import Contribution, Keyword, Score, Watchlist
 
@@ -25,6 +29,8 @@ SATURATION = 0.9
 PROXIMITY_BONUS = 0.5
 COOCCURRENCE_BONUS = 0.5
 MAX_COOCCURRENCE_ACTORS = 3  # extra actors that earn the bonus
+OWN, SHARED, YIELDS = 0, 1, 2  # where a keyword comes from (see _own_first)
+EXAMPLE_LIKENESS = 70.0  # how alike (0-100) an item's title and an analyst's example must be to count
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,12 +41,18 @@ class Prepared:
     weights: tuple[float, ...]
     languages: tuple[str | None, ...]
     specificity: tuple[tuple[float, ...], ...]
+    origin: tuple[int, ...]  # OWN, SHARED or YIELDS (shared and raising the score), by keyword index
+    examples: tuple[tuple[str, str, float], ...]  # (normalised, as written, +1 alert / -1 ignore)
 
     @classmethod
     def of(cls, wl: Watchlist) -> Prepared:
+        examples = tuple((normalise(text), text, sign) for texts, sign in ((wl.examples.alert, 1.0),
+                                                                           (wl.examples.ignore, -1.0))
+                         for text in texts if normalise(text))
         return cls(wl, tuple(kw.weight for kw in wl.keywords),
                    tuple(kw.language.split("-")[0].lower() if kw.language else None for kw in wl.keywords),
-                   tuple(_specificity(kw) for kw in wl.keywords))
+                   tuple(_specificity(kw) for kw in wl.keywords),
+                   tuple(_origin(kw) for kw in wl.keywords), examples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +72,19 @@ def explain(prepared: Prepared, item: ItemContext, hits: Sequence[Hit]) -> Score
     keywords: list[Hit] = []
     actors: list[Hit] = []
     for hit in hits:
-        if hit.kind == "actor":
+        if hit.kind == "actor" or (hit.kind == "place" and _capitalised(item, hit)):
             actors.append(hit)
+        elif hit.kind == "place":
+            continue
         elif (lang := prepared.languages[hit.ref]) is None or item.language is None or lang == item.language:
             keywords.append(hit)
-    keywords = _outermost(keywords, prepared.specificity)
+    keywords = _outermost(_own_first(keywords, prepared.origin), prepared.specificity)
     actors = _outermost(actors, None)
     out: list[Contribution] = []
     names = _actors(wl, item, actors, out)
     terms = _Keywords(prepared, item, keywords, actors, out).run()
+    if prepared.examples:
+        _examples(prepared, item, out)
     if len(names) >= 2 and terms:  # actors meeting is news; actors meeting amid escalation language is the signal
         extra = min(len(names) - 1, MAX_COOCCURRENCE_ACTORS)
         second = next(h for h in actors if wl.actors[h.ref].name == names[1])
@@ -78,6 +94,31 @@ def explain(prepared: Prepared, item: ItemContext, hits: Sequence[Hit]) -> Score
         out.append(Contribution("no_actor", "", (0, 0), -total, "the watchlist requires an actor"))
         total = 0.0
     return Score(wl.name, total, wl.severity_for(total), tuple(out), tuple(names), tuple(terms))
+
+
+def _examples(prepared: Prepared, item: ItemContext, out: list[Contribution]) -> None:
+    """The analyst's examples: the closest `alert` and the closest `ignore` example, each when the item's title
+    is at least EXAMPLE_LIKENESS alike (rapidfuzz token_sort_ratio on normalised words), worth the examples'
+    weight times the likeness."""
+    title = normalise(item.text[:item.title_end])
+    if not title:
+        return
+    best: dict[float, tuple[float, str]] = {}
+    for normalised, written, sign in prepared.examples:
+        likeness = fuzz.token_sort_ratio(title, normalised, score_cutoff=EXAMPLE_LIKENESS)
+        if likeness and likeness > best.get(sign, (0.0, ""))[0]:
+            best[sign] = (likeness, written)
+    for sign, (likeness, written) in sorted(best.items(), reverse=True):
+        value = sign * prepared.wl.examples.weight * likeness / 100
+        kind = "alert" if sign > 0 else "ignore"
+        out.append(Contribution("example", written, (0, item.title_end), round(value, 3),
+                                f"like {kind} example ({likeness:.0f}% alike)"))
+
+
+def _capitalised(item: ItemContext, hit: Hit) -> bool:
+    """A place counts only where written as a name: "Мирный" the town, not "мирный" the adjective."""
+    start = item.folded.span(hit.start, hit.end)[0]
+    return item.text[start:start + 1].isupper()
 
 
 def _add(out: list[Contribution], item: ItemContext, kind: str, hit: Hit, value: float, detail: str) -> None:
@@ -95,6 +136,8 @@ def _actors(wl: Watchlist, item: ItemContext, actors: list[Hit], out: list[Contr
             start = item.folded.span(hit.start, hit.end)[0]
             factor = TITLE_FACTOR if start < item.title_end else BODY_FACTOR
             detail = actor.name if hit.similarity >= 100 else f"{actor.name}, fuzzy {hit.similarity:.0f}%"
+            if hit.kind == "place":
+                detail = f"a place in {actor.name}"
             _add(out, item, "actor", hit, actor.weight * factor, detail)
     return list(names.values())
 
@@ -126,7 +169,12 @@ class _Keywords:
                  out: list[Contribution]) -> None:
         self.prepared, self.item, self.keywords, self.actors, self.out = prepared, item, keywords, actors, out
         # Distances skip the words of the watchlist's own matched terms (see damping.py).
-        self.distances = Distances(item.folded.text, keywords) if actors or item.cue_hits else None
+        self.distances: Distances | None = None
+        if actors or item.cue_hits:
+            words = max(h.last for h in itertools.chain(keywords, actors, item.cue_hits))
+            self.distances = Distances(item.folded.text, keywords, words)
+            self.near_cues, self.near_actors = Nearby(item.cue_hits), Nearby(actors)
+            self.cue_window = max((item.cues[h.ref].window for h in item.cue_hits), default=0)
 
     def run(self) -> list[str]:
         evidence = [self._evidence(hit) for hit in self.keywords]
@@ -148,10 +196,12 @@ class _Keywords:
         dampings: list[Damping] = []
         near: tuple[int, str] | None = None
         if self.distances is not None and weight:
-            dampings = dampings_for(hit, self.item.cue_hits, self.item.cues, self.distances)
+            dampings = dampings_for(hit, self.near_cues, self.item.cues, self.distances, self.cue_window)
+            window = self.prepared.wl.proximity_window
             if weight > 0 and self.actors:
-                gap, ref = min((self.distances.gap(a, hit), a.ref) for a in self.actors)
-                if gap <= self.prepared.wl.proximity_window:
+                nearby = self.near_actors.around(hit, *self.distances.reach(hit, window))
+                gap, ref = min(((self.distances.gap(a, hit), a.ref) for a in nearby), default=(window + 1, 0))
+                if gap <= window:
                     near = (gap, self.prepared.wl.actors[ref].name)
         return _Evidence(hit, span, weight, weight * (TITLE_FACTOR if in_title else BODY_FACTOR), in_title,
                          dampings, near)
@@ -217,11 +267,38 @@ def _outermost(hits: list[Hit], specificity: Sequence[tuple[float, ...]] | None)
     def rank(h: Hit) -> tuple[float, ...]:
         return specificity[h.ref] if specificity is not None else (-h.similarity,)
 
+    # The kept matches never overlap, so a sorted list of their starts finds a new match's neighbours: the
+    # check is O(log n), not a scan of everything kept (a document with thousands of matches stays linear).
+    starts: list[int] = []
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (h.first - h.last, h.start - h.end, rank(h), h.start, h.ref)):
-        if all(hit.end <= k.start or k.end <= hit.start for k in kept):
+        i = bisect.bisect_left(starts, hit.start)
+        if (i and kept[i - 1].end > hit.start) or (i < len(kept) and kept[i].start < hit.end):
+            continue
+        starts.insert(i, hit.start)
+        kept.insert(i, hit)
+    return kept
+
+
+def _own_first(hits: list[Hit], origin: Sequence[int]) -> list[Hit]:
+    """A shared term that would raise the score (origin YIELDS) gives way to a watchlist's own term (OWN) it
+    overlaps: a watchlist saying `nuclear: 30` means it, whatever the knowledge's "nuclear war". A shared
+    benign sense does not give way: "war film" still hides the watchlist's "war"."""
+    own = [h for h in hits if origin[h.ref] == OWN]
+    if not own or len(own) == len(hits):
+        return hits
+    starts = [h.start for h in own]  # hits come in text order
+    reach = list(itertools.accumulate((h.end for h in own), max))  # the furthest end of own[:i + 1]
+    kept = []
+    for hit in hits:
+        i = bisect.bisect_left(starts, hit.end)  # own[:i] start before this hit ends
+        if origin[hit.ref] != YIELDS or not i or reach[i - 1] <= hit.start:
             kept.append(hit)
-    return sorted(kept, key=lambda h: h.start)
+    return kept
+
+
+def _origin(kw: Keyword) -> int:
+    return OWN if not kw.shared else YIELDS if kw.weight > 0 else SHARED
 
 
 def _specificity(kw: Keyword) -> tuple[float, ...]:

@@ -25,7 +25,7 @@ from monitor.core.fuzzy import FuzzyActors
 from monitor.core.normalize import Folded, WordView, term_words
 from monitor.domain import Watchlist
 
-HitKind = Literal["keyword", "actor", "cue"]
+HitKind = Literal["keyword", "actor", "place", "cue"]
 CUE_OWNER = -1  # cues belong to no watchlist
 
 
@@ -59,8 +59,19 @@ class CompiledTerm:
     verify: re.Pattern[str] | None
 
 
+NUMBER = "{number}"  # in a term: any run of digits ("day {number} of")
+
+
 def compile_term(term: str) -> CompiledTerm | None:
-    """The automaton key for a term, or None if it has no word characters at all."""
+    """The automaton key for a term, or None if it has no word characters at all (or, with NUMBER, none
+    before it: the automaton starts from a literal)."""
+    if NUMBER in term:
+        before, after = term.split(NUMBER, 1)
+        head, tail = term_words(before), term_words(after)
+        if not head or any(w.endswith("*") for w in (*head, *tail)):
+            return None
+        rest = " ".join([*map(re.escape, head), r"\d+", *map(re.escape, tail)])
+        return CompiledTerm(" " + " ".join(head) + " ", True, re.compile(" " + rest + "(?= )"))
     words = term_words(term)
     if not words:
         return None
@@ -106,6 +117,8 @@ class Matcher:
             for ref, actor in enumerate(wl.actors):
                 for alias in dict.fromkeys((actor.name, *actor.aliases)):
                     add(alias, owner, "actor", ref)
+                for place in actor.places:
+                    add(place, owner, "place", ref)
         for ref, cue in enumerate(cues):
             add(cue.phrase, CUE_OWNER, "cue", ref)
         self._fuzzy = FuzzyActors([(owner, ref, actor) for owner, wl in enumerate(watchlists)
@@ -127,7 +140,7 @@ class Matcher:
         if self._regexes:
             hits.extend(self._regex(folded, view, owners, language))
         if self._fuzzy:
-            found = {(h.owner, h.ref) for h in hits if h.kind == "actor"}
+            found = {(h.owner, h.ref) for h in hits if h.kind in ("actor", "place")}
             for f in self._fuzzy.find(view, found, owners):
                 start, end = view.folded_span(f.start, f.end)
                 first = view.word_index(f.start)

@@ -18,6 +18,7 @@ per-character path.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from bisect import bisect_right
@@ -213,6 +214,10 @@ _LONG_SEPARATORS = re.compile("[" + re.escape(_ASCII_SEPARATORS) + "]{2,}")
 _TERM_WORD = re.compile("[^" + re.escape(_ASCII_SEPARATORS) + "]+\\*?")
 
 
+_LONG_VIEW = 4096  # above this length, word positions are indexed once instead of counted per match
+_SPACE = re.compile(" ")
+
+
 @dataclass(slots=True)
 class WordView:
     """The folded text as words joined by single spaces, padded: " putin warns of war ".
@@ -226,6 +231,7 @@ class WordView:
     text: str = field(init=False)
     _lead: int = field(init=False, default=0)
     _breaks: tuple[list[int], list[int], list[int]] | None = field(init=False, default=None)
+    _spaces: list[int] | None = field(init=False, default=None)  # word boundaries of a long text, for bisect
 
     def __post_init__(self) -> None:
         folded = self.folded
@@ -267,7 +273,11 @@ class WordView:
 
     def word_index(self, pos: int) -> int:
         """How many words come before view position `pos` (the index of the word starting there)."""
-        return self.text.count(" ", 0, pos + 1) - 1
+        if len(self.text) < _LONG_VIEW:
+            return self.text.count(" ", 0, pos + 1) - 1  # a short text: counting is cheaper than an index
+        if self._spaces is None:
+            self._spaces = [m.start() for m in _SPACE.finditer(self.text)]
+        return bisect.bisect_right(self._spaces, pos) - 1
 
 
 def term_words(term: str) -> list[str]:

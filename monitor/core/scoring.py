@@ -60,7 +60,9 @@ class Scorer:
             by_owner.setdefault(hit.owner, []).append(hit)
         if len(by_owner) <= (CUE_OWNER in by_owner):
             return [self._empty[o] for o in owners]
-        cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ()) if _language_ok(self._cues[h.ref].languages, lang))
+        cues = self._cues
+        cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ())
+                         if _language_ok(cues[h.ref].languages, lang) and (h.first == 0 or not cues[h.ref].initial))
         item = ItemContext(text, len(doc.title), folded, lang, cue_hits, self._cues)
         return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
 

@@ -21,6 +21,7 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from monitor.config import gazetteer
 from monitor.core import watermark
 from monitor.core.clustering import Story, StoryIndex
 from monitor.core.fingerprint import fingerprints_of
@@ -40,7 +41,7 @@ class StoryCache:
     scores) and the alert state per story and watchlist, under one lock. Built empty; loaded once."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    index: StoryIndex = field(default_factory=StoryIndex)
+    index: StoryIndex = field(default_factory=lambda: StoryIndex(gazetteer.place_tokens()))
     members: dict[str, list[Member]] = field(default_factory=dict)
     states: dict[tuple[str, str], StoryAlertState] = field(default_factory=dict)
     loaded: bool = False

@@ -45,9 +45,9 @@ def test_report_counts_each_label_at_each_severity() -> None:
     assert report.counts == (2, 1, 2)
     assert report.auc == 0.75  # 9 beats both negatives, 1 beats one of them
     watch, warning, critical = report.at
-    assert (watch.precision, watch.recall) == (1 / 3, 0.5)  # a, c, e flagged; only a is label 2
+    assert (watch.precision, watch.recall) == (0.5, 0.5)  # a and c flagged (e is label 1, left out)
     assert watch.share_by_label == (0.5, 1.0, 0.5)
-    assert (warning.precision, warning.recall) == (0.5, 0.5)
+    assert (warning.precision, warning.recall) == (1.0, 0.5)
     assert critical.recall == 0.0
     assert report.confusion == ((1, 1, 0, 0), (0, 0, 0, 1), (1, 0, 1, 0))
     assert [s.text for s in report.missed] == ["b", "a"]

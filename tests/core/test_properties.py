@@ -35,12 +35,15 @@ def score(scorer: Scorer, text: str) -> Score:
 
 @st.composite
 def respelt(draw: st.DrawFn, text: str) -> str:
-    """`text` with letters' case flipped and diacritics added or removed at random (folding must undo it)."""
+    """`text` with letters' case flipped and diacritics added or removed at random (folding must undo it). A
+    word's first letter keeps its case: a place counts only where it is written as a name ("Мирный" the town,
+    "мирный" the word), so that case is meaningful."""
     out = []
-    for char in text:
+    for i, char in enumerate(text):
         choice = draw(st.integers(0, 4))
         lower = char.lower()
-        if choice == 1 and len(char.swapcase()) == 1:
+        initial = i == 0 or not text[i - 1].isalpha()
+        if choice == 1 and len(char.swapcase()) == 1 and not initial:
             out.append(char.swapcase())
         elif choice == 2 and lower in ACCENTS:
             accented = draw(st.sampled_from(ACCENTS[lower]))

@@ -9,6 +9,7 @@ import yaml
 
 from monitor.config import load_lexicons
 from monitor.core.cues import CUES
+from monitor.core.evaluation import auc
 from monitor.core.matching import compile_term
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Score, Severity, Watchlist
@@ -29,14 +30,14 @@ def of_kind(score: Score, kind: str) -> list[str]:
 
 def test_seed_article_score_and_severity(seed: Score) -> None:
     # A regression pin: a change to the scoring rules or the shipped lexicons moves it; update it on purpose.
-    assert seed.value == pytest.approx(42.192, abs=0.001)
-    assert seed.severity is Severity.CRITICAL  # its headline alone, as an item, scores 17.4
+    assert seed.value == pytest.approx(39.994, abs=0.001)
+    assert seed.severity is Severity.CRITICAL  # its headline alone, as an item, scores 12.9: warning
     assert seed.value == round(sum(c.value for c in seed.contributions), 3)
 
 
 def test_seed_article_actors(seed: Score) -> None:
     assert set(seed.actors) == {"Mark Rutte", "Sergei Lavrov", "Vladimir Putin", "Viktor Orbán", "Péter Szijjártó",
-                                "NATO", "Russia", "European Union"}
+                                "NATO", "Russia", "European Union", "Ukraine"}
     fuzzy = [c for c in seed.contributions if c.kind == "actor" and "fuzzy" in c.detail]
     assert [(c.term, c.detail) for c in fuzzy] == [("Siarto", "Péter Szijjártó, fuzzy 86%")]
     assert "Viktor Orban" in of_kind(seed, "actor")  # written without the accent in the article
@@ -57,18 +58,30 @@ def test_seed_article_denials_and_speculation_are_damped(seed: Score) -> None:
     assert ("might", "damps 'war with Russia' x0.5") in damping  # Orban: "might find itself in a war ..."
     assert ("by 2030", "damps 'war with Russia' x0.5") in damping
     assert ("could", "damps 'aggression' x0.5") in damping
-    assert all(c.value < 0 for c in seed.contributions if c.kind in ("negation", "hedge") and "'dialogue'" not in
-               c.detail and "'negotiations'" not in c.detail)
+    # A cue lowers what it damps; damping a de-escalation term ("whether talks ...") raises the score instead.
+    lowering = {c.term for c in seed.contributions if c.kind == "deescalation"}
+    assert all(c.value < 0 for c in seed.contributions
+               if c.kind in ("negation", "hedge", "context") and c.detail.split("'")[1] not in lowering)
 
 
-def test_headline_set_precision_and_recall(shipped_scorer: Scorer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_headline_set_ranks_and_never_alerts_on_benign_words(shipped_scorer: Scorer,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The written set pins rules (denials, speculation, benign senses, no watched actor): an analyst's
+    `warning`/`critical` headline ranks above a `none` one, and nothing expected `none` alerts. How high a
+    real act scores is measured on real news (tests/core/test_realnews.py), not on text we wrote."""
     cases = yaml.safe_load(HEADLINES.read_text(encoding="utf-8"))["headlines"]
     assert len(cases) >= 60
     report: dict[str, list[int]] = {}
     wrong: list[str] = []
+    alerting: list[float] = []
+    benign: list[float] = []
     for case in cases:
         [score] = shipped_scorer.score(Document(case["text"], case.get("body", "")), language=case.get("language"))
         expected = Severity.parse(case["expect"])
+        if expected >= Severity.WARNING:
+            alerting.append(score.value)
+        elif expected is Severity.NONE:
+            benign.append(score.value)
         for subset in ("all", case.get("set", "tuned")):
             counts = report.setdefault(subset, [0, 0, 0, 0, 0])  # tp, fp, fn, exact, n
             alert, should = score.severity >= Severity.WARNING, expected >= Severity.WARNING
@@ -85,10 +98,11 @@ def test_headline_set_precision_and_recall(shipped_scorer: Scorer, capsys: pytes
             precision, recall = tp / max(1, tp + fp), tp / max(1, tp + fn)
             print(f"headlines {subset:8} {n:3}: precision {precision:.3f} recall {recall:.3f} (alert = warning "
                   f"or above), severity exact {exact}/{n}")
+        print(f"AUC, warning/critical against none: {auc(alerting, benign):.3f}")
         print("severity differs:\n" + "\n".join(wrong))
     tp, fp, fn, _, _ = report["all"]
-    assert tp / (tp + fp) >= 0.9
-    assert tp / (tp + fn) >= 0.85
+    assert tp / (tp + fp) >= 0.95
+    assert (auc(alerting, benign) or 0) >= 0.95
 
 
 # --- the lexicons and the watchlist file ---

