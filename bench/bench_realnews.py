@@ -5,8 +5,8 @@ keyword sum over the same terms, in the same run, and what each costs.
 
 Sets (tests/data/realnews/README.md says how they were chosen and labelled):
   events    every item, scored with a watchlist that has no actors and only the shipped lexicons (plus the
-            shared knowledge, as every watchlist has by default): does the engine tell acts of force from
-            the rest, whatever the actors?
+            shared knowledge, as every watchlist has by default) and thresholds 4/8/16: does the engine tell
+            acts of force from the rest, whatever the actors?
   shipped   the items about Russia, Ukraine or Belarus (topic.csv), scored with the shipped russia-nato
             watchlist as it ships.
   en/ru/de  the events set per language.
@@ -36,7 +36,7 @@ from monitor.core.evaluation import Report, Scored, evaluate  # noqa: E402
 from monitor.core.matching import Matcher  # noqa: E402
 from monitor.core.normalize import WordView, fold  # noqa: E402
 from monitor.core.scoring import Scorer  # noqa: E402
-from monitor.domain import Watchlist  # noqa: E402
+from monitor.domain import Severity, Watchlist  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "realnews"
 
@@ -45,7 +45,8 @@ def events_watchlist(shipped: Watchlist) -> Watchlist:
     """The shipped watchlist's terms (its lexicons and the knowledge), no actors, no actor requirement."""
     own = {kw.term for kw in shipped.keywords} - {"attack on nato", "war with nato", "war with russia"}
     return replace(shipped, name="events", actors=(), require_actor=False,
-                   keywords=tuple(kw for kw in shipped.keywords if kw.term in own))
+                   keywords=tuple(kw for kw in shipped.keywords if kw.term in own),
+                   severities=((Severity.WATCH, 4.0), (Severity.WARNING, 8.0), (Severity.CRITICAL, 16.0)))
 
 
 class KeywordSum:

@@ -131,27 +131,30 @@ class Matcher:
             self._automaton.make_automaton()
 
     def find(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None = None) -> list[Hit]:
-        """Every match in the item for the watchlists in `owners`, plus every cue, in text order.
+        """Every match in the item for the watchlists in `owners`, plus every cue, in text order; no cue when
+        nothing of a watchlist matched (a cue alone changes no score, and most items match nothing).
 
         `language` (a base code such as "de") skips regex keywords tagged with another language; the scorer
         filters the other language-tagged matches itself.
         """
-        hits = self._exact(view, owners) if self.size else []
-        if self._regexes:
-            hits.extend(self._regex(folded, view, owners, language))
+        found = list(self._automaton.iter(view.text)) if self.size else []
+        hits = self._regex(folded, view, owners, language) if self._regexes else []
+        if hits or any(e.owner != CUE_OWNER and e.owner in owners for _, (_, entries) in found for e in entries):
+            hits.extend(self._exact(view, owners, found))
         if self._fuzzy:
-            found = {(h.owner, h.ref) for h in hits if h.kind in ("actor", "place")}
-            for f in self._fuzzy.find(view, found, owners):
+            known = {(h.owner, h.ref) for h in hits if h.kind in ("actor", "place")}
+            for f in self._fuzzy.find(view, known, owners):
                 start, end = view.folded_span(f.start, f.end)
                 first = view.word_index(f.start)
                 hits.append(Hit(f.owner, "actor", f.ref, start, end, first, first + 1, f.similarity))
         hits.sort(key=lambda h: (h.start, -h.end, h.owner, h.kind, h.ref))
         return hits
 
-    def _exact(self, view: WordView, owners: Collection[int]) -> list[Hit]:
+    def _exact(self, view: WordView, owners: Collection[int],
+               found: list[tuple[int, tuple[int, tuple[_Entry, ...]]]]) -> list[Hit]:
         text = view.text
         hits: list[Hit] = []
-        for last, (length, entries) in self._automaton.iter(text):
+        for last, (length, entries) in found:
             start = last - length + 2  # the first character after the leading space
             for e in entries:
                 if e.owner != CUE_OWNER and e.owner not in owners:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.domain import Actor, Keyword, Severity, Watchlist
+from monitor.domain import Actor, Keyword, Score, Severity, Watchlist
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config"
@@ -22,3 +22,11 @@ def small_watchlist(**overrides: object) -> Watchlist:
     }
     fields.update(overrides)
     return Watchlist(**fields)  # type: ignore[arg-type]
+
+
+def kinds(s: Score) -> dict[str, list[str]]:
+    """The matched terms of a score's contributions, by kind."""
+    out: dict[str, list[str]] = {}
+    for c in s.contributions:
+        out.setdefault(c.kind, []).append(c.term)
+    return out

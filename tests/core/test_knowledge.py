@@ -11,7 +11,7 @@ import pytest
 from monitor.config import load_config
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Score, Severity
-from tests.core.builders import CONFIG
+from tests.core.builders import CONFIG, kinds
 from tests.support.configdir import write_config
 
 
@@ -38,13 +38,6 @@ def shipped() -> Scorer:
 def score(scorer: Scorer, title: str, language: str | None = "en") -> Score:
     [result] = scorer.score(Document(title), language=language)
     return result
-
-
-def kinds(s: Score) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for c in s.contributions:
-        out.setdefault(c.kind, []).append(c.term)
-    return out
 
 
 @pytest.mark.parametrize(("act", "background"), [

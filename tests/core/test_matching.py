@@ -82,10 +82,14 @@ def test_one_matcher_serves_many_watchlists() -> None:
     assert sorted((h.owner, h.ref) for h, _ in found) == [(0, 0), (1, 0), (1, 1)]
 
 
-def test_cues_are_matched_in_the_same_pass() -> None:
+def test_cues_are_matched_in_the_same_pass_and_only_when_a_watchlist_matched() -> None:
     folded = fold("Moscow has no desire to attack")
-    hits = Matcher([], CUES).find(folded, WordView(folded.text), [])
-    assert {CUES[h.ref].phrase for h in hits} >= {"no", "no desire", "no desire to"}
+    watchlist = Watchlist("t", keywords=(Keyword("attack"),))
+    hits = Matcher([watchlist], CUES).find(folded, WordView(folded.text), [0])
+    assert {CUES[h.ref].phrase for h in hits if h.kind == "cue"} >= {"no", "no desire", "no desire to"}
+    # the same cues with nothing of a watchlist around: no hit at all (most items match nothing)
+    quiet = fold("Moscow has no desire to travel")
+    assert Matcher([watchlist], CUES).find(quiet, WordView(quiet.text), [0]) == []
 
 
 def test_word_positions() -> None:

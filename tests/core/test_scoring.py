@@ -8,19 +8,12 @@ import pytest
 
 from monitor.core.scoring import Scorer
 from monitor.domain import Actor, Contribution, Document, Keyword, Score, Severity, Watchlist
-from tests.core.builders import small_watchlist
+from tests.core.builders import kinds, small_watchlist
 
 
 def score(text: str, wl: Watchlist | None = None, **kwargs: object) -> Score:
     [result] = Scorer([wl or small_watchlist()]).score(Document.from_text(text), **kwargs)  # type: ignore[arg-type]
     return result
-
-
-def kinds(s: Score) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for c in s.contributions:
-        out.setdefault(c.kind, []).append(c.term)
-    return out
 
 
 def value(s: Score, kind: str) -> float:
