@@ -113,6 +113,9 @@ def alerts_retry(alert_id: int | None, all_failed: bool, send: bool, config_dir:
         sys.exit(EXIT_USAGE)
     config = load(config_dir)
     count = retry(config, alert_id)
+    if count is None:
+        click.echo(f"no alert {alert_id}", err=True)
+        sys.exit(EXIT_USAGE)
     click.echo(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again")
     if send and count:
         from monitor.commands.outbox import deliver_now

@@ -14,9 +14,12 @@ from monitor.store.tables import AlertRow
 from monitor.usecases import deliver
 
 
-def retry(config: Config, alert_id: int | None) -> int:
-    """Failed deliveries back to pending with a fresh attempt budget; returns how many."""
+def retry(config: Config, alert_id: int | None) -> int | None:
+    """Failed deliveries back to pending with a fresh attempt budget; returns how many, or None when there
+    is no alert `alert_id`."""
     with _open(config) as s:
+        if alert_id is not None and s.get(AlertRow, alert_id) is None:
+            return None
         count = outbox.retry(s, alert_id=alert_id, now=datetime.now(UTC))
         s.commit()
     return count

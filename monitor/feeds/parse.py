@@ -25,6 +25,7 @@ from monitor.feeds import fastparse
 from monitor.feeds.fastparse import RawFeed
 
 MAX_SUMMARY = 4000
+MAX_TITLE = 1000  # a hostile feed's 9 MB title must not reach the database, the page or an alert
 PARSERS = ("fast", "feedparser")  # which one read a document (ParsedFeed.parser, a metric's label)
 MAX_UID = 500
 # bozo reasons about the HTTP metadata, not the document: the entries are as good as in any other feed
@@ -91,7 +92,8 @@ def _feedparser(content: bytes, *, url: str, content_type: str) -> RawFeed:
 
 
 def _entry(entry: Any, *, base: str, now: datetime) -> _Entry | None:
-    title = html_to_text(entry.get("title", "") or "")
+    # Cut before and after the markup is removed: the cut before bounds the work, the one after the length.
+    title = html_to_text((entry.get("title", "") or "")[:MAX_TITLE * 8])[:MAX_TITLE]
     summary = _summary(entry)
     if not title and not summary:
         return None

@@ -50,6 +50,8 @@ def test_failed_alert_is_listed_shown_and_retried(tmp_path: Path, feed_server: H
     webhook.routes["/hook"] = Response(200, b"ok")
     usage = run_monitor("alerts", "retry", "--config", str(config))
     assert usage.returncode == 2
+    missing = run_monitor("alerts", "retry", "9999", "--config", str(config))  # like `alerts show 9999`
+    assert missing.returncode == 2 and "no alert 9999" in missing.stderr and "queued" not in missing.stdout
     retried = run_monitor("alerts", "retry", "--failed", "--send", "--config", str(config))
     assert retried.returncode == 0, retried.stderr
     assert "1 failed delivery queued again" in retried.stdout and "delivered 1" in retried.stdout

@@ -185,3 +185,14 @@ def test_cpu_pool_starts_every_worker_before_the_first_job(workers: int) -> None
     started, running = asyncio.run(go())
     assert len(started) == workers and os.getpid() not in started
     assert running == started  # the jobs reached every worker, and no more were spawned
+
+
+def test_a_hostile_title_is_cut_to_max_title() -> None:
+    """A 2 MB title (issue 16, row 5) is stored, shown and alerted as its first MAX_TITLE characters."""
+    from monitor.feeds.parse import MAX_TITLE
+
+    huge = "NATO " + "x" * 2_000_000
+    doc = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><guid>a</guid>'
+           f"<title>{huge}</title><description>short</description></item></channel></rss>").encode()
+    [item] = parse_feed(doc, feed="f", url="http://example.org/", now=NOW).items
+    assert len(item.title) == MAX_TITLE and item.title.startswith("NATO x")
