@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from monitor.commands.table import table
 from monitor.config import Config
+from monitor.config.yamlfile import read_yaml
 from monitor.core.evaluation import Report, Scored, evaluate
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Severity
@@ -38,11 +37,7 @@ class Labelled:
 
 def read_labelled(path: Path) -> list[Labelled]:
     """Every row of the file, or ConfigError naming the first bad rows' lines."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc}")]) from None
-    rows = _csv_rows(raw) if path.suffix.lower() == ".csv" else _yaml_rows(path, raw)
+    rows = _csv_rows(path) if path.suffix.lower() == ".csv" else _yaml_rows(path)
     out, problems = [], []
     for line, row in rows:
         try:
@@ -57,27 +52,25 @@ def read_labelled(path: Path) -> list[Labelled]:
     return out
 
 
-def _csv_rows(raw: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
+def _csv_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(str(path), None, "", f"cannot read: {exc}")]) from None
     reader = csv.DictReader(io.StringIO(raw))
     for row in reader:
         yield reader.line_num, row
 
 
-def _yaml_rows(path: Path, raw: str) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    try:
-        nodes = yaml.compose(raw, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise ConfigError([ConfigProblem(str(path), mark.line + 1 if mark else None, "", f"invalid YAML: {exc}")]) \
-            from None
-    if isinstance(data, dict) and "items" in data and nodes is not None:
-        data = data["items"]
-        nodes = next(v for k, v in nodes.value if k.value == "items")
-    if not isinstance(data, list) or nodes is None:
-        raise ConfigError([ConfigProblem(str(path), 1, "", "expected a list of labelled items (or items: [...])")])
-    for node, row in zip(nodes.value, data, strict=True):
-        yield node.start_mark.line + 1, row if isinstance(row, dict) else {"": row}
+def _yaml_rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    doc = read_yaml(path, interpolate=False)  # labelled text is data: "${X}" in a headline stays as written
+    data, loc = doc.data, tuple[str, ...]()
+    if isinstance(data, dict) and "items" in data:
+        data, loc = data["items"], ("items",)
+    if not isinstance(data, list):
+        raise ConfigError([doc.problem(loc, "expected a list of labelled items (or items: [...])")])
+    for i, row in enumerate(data):
+        yield doc.line((*loc, i)) or 0, row if isinstance(row, dict) else {"": row}
 
 
 def _labelled(line: int, row: Mapping[str, Any]) -> Labelled:
@@ -121,11 +114,13 @@ def render(name: str, report: Report) -> str:
                  " / ".join(f"{share:.0%}" for share in a.share_by_label)) for a in report.at])
     confusion = table(["label", *(s.label for s in Severity)],
                       [(str(label), *map(str, row)) for label, row in enumerate(report.confusion)])
-    missed = "\n".join(f"  {s.value:6.2f} {s.severity.label:8} line {s.line}: {s.text[:90]}" for s in report.missed)
-    alarms = "\n".join(f"  {s.value:6.2f} {s.severity.label:8} line {s.line}: {s.text[:90]}"
-                       for s in report.false_alarms)
     return (f"{head}\n\n{at}\n\nconfusion (rows: label, columns: severity reached)\n{confusion}\n\n"
-            f"label 2 scored lowest:\n{missed or '  none'}\n\nlabel 0 scored highest:\n{alarms or '  none'}")
+            f"label 2 scored lowest:\n{_listed(report.missed)}\n\n"
+            f"label 0 scored highest:\n{_listed(report.false_alarms)}")
+
+
+def _listed(items: Sequence[Scored]) -> str:
+    return "\n".join(f"  {s.value:6.2f} {s.severity.label:8} line {s.line}: {s.text[:90]}" for s in items) or "  none"
 
 
 def to_json(name: str, report: Report) -> dict[str, object]:

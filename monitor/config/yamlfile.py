@@ -41,7 +41,9 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-def read_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
+def read_yaml(path: Path, env: Mapping[str, str] | None = None, *, interpolate: bool = True) -> YamlDoc:
+    """The file's data with the line of every key and item; `${VAR}` replaced from `env` (the process
+    environment by default) unless `interpolate` is off (a data file, not configuration)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -60,7 +62,8 @@ def read_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
     doc = YamlDoc(path, data)
     if node is not None:
         _index(node, (), doc.lines)
-    doc.data = _interpolate(doc, doc.data, (), os.environ if env is None else env)
+    if interpolate:
+        doc.data = _interpolate(doc, doc.data, (), os.environ if env is None else env)
     return doc
 
 

@@ -137,10 +137,9 @@ class Matcher:
         `language` (a base code such as "de") skips regex keywords tagged with another language; the scorer
         filters the other language-tagged matches itself.
         """
-        found = list(self._automaton.iter(view.text)) if self.size else []
         hits = self._regex(folded, view, owners, language) if self._regexes else []
-        if hits or any(e.owner != CUE_OWNER and e.owner in owners for _, (_, entries) in found for e in entries):
-            hits.extend(self._exact(view, owners, found))
+        if self.size:
+            hits.extend(self._exact(view, owners, cues_wanted=bool(hits)))
         if self._fuzzy:
             known = {(h.owner, h.ref) for h in hits if h.kind in ("actor", "place")}
             for f in self._fuzzy.find(view, known, owners):
@@ -150,29 +149,40 @@ class Matcher:
         hits.sort(key=lambda h: (h.start, -h.end, h.owner, h.kind, h.ref))
         return hits
 
-    def _exact(self, view: WordView, owners: Collection[int],
-               found: list[tuple[int, tuple[int, tuple[_Entry, ...]]]]) -> list[Hit]:
+    def _exact(self, view: WordView, owners: Collection[int], *, cues_wanted: bool) -> list[Hit]:
+        """The automaton's matches for `owners`; cues only if one of them matched (or `cues_wanted`): they are
+        set aside as found and made into hits at the end, so an item that matches nothing costs no cue hit."""
         text = view.text
         hits: list[Hit] = []
-        for last, (length, entries) in found:
+        cues: list[tuple[int, int, _Entry]] = []
+        for last, (length, entries) in self._automaton.iter(text):
             start = last - length + 2  # the first character after the leading space
             for e in entries:
-                if e.owner != CUE_OWNER and e.owner not in owners:
-                    continue
-                if e.verify is not None:
-                    m = e.verify.match(text, start - 1)
-                    if m is None:
-                        continue
-                    end = m.end()
-                elif e.prefix:
-                    end = text.find(" ", last)
-                else:
-                    end = last  # the trailing space of the key
-                first = view.word_index(start)
-                folded_start, folded_end = view.folded_span(start, end)
-                hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first,
-                                first + text.count(" ", start, end) + 1))
+                if e.owner == CUE_OWNER:
+                    cues.append((start, last, e))
+                elif e.owner in owners:
+                    self._hit(view, e, start, last, hits)
+        if hits or cues_wanted:
+            for start, last, e in cues:
+                self._hit(view, e, start, last, hits)
         return hits
+
+    @staticmethod
+    def _hit(view: WordView, e: _Entry, start: int, last: int, hits: list[Hit]) -> None:
+        text = view.text
+        if e.verify is not None:
+            m = e.verify.match(text, start - 1)
+            if m is None:
+                return
+            end = m.end()
+        elif e.prefix:
+            end = text.find(" ", last)
+        else:
+            end = last  # the trailing space of the key
+        first = view.word_index(start)
+        folded_start, folded_end = view.folded_span(start, end)
+        words = text.count(" ", start, end) + 1
+        hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
 
     def _regex(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None) -> list[Hit]:
         hits: list[Hit] = []
