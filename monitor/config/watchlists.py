@@ -17,6 +17,7 @@ from monitor.config.settings import Duration, Strict
 from monitor.config.validate import validate
 from monitor.config.yamlfile import YamlDoc, read_yaml
 from monitor.core.normalize import fold
+from monitor.core.patterns import PatternError, compile_pattern
 from monitor.domain import Actor, Examples, Keyword, NotifyRule, Severity, StoryOptions, TrendOptions, Watchlist
 from monitor.errors import ConfigError
 
@@ -34,8 +35,11 @@ class KeywordModel(Strict):
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
+                compile_pattern(self.pattern)
             except re.error as exc:
                 raise ValueError(f"invalid regular expression: {exc}") from exc
+            except PatternError as exc:
+                raise ValueError(f"pattern {self.pattern!r}: {exc}") from exc
         if self.term is not None and not self.term.strip():
             raise ValueError("empty term")
         return self

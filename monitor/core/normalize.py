@@ -2,7 +2,9 @@
 
 `fold()` lowercases (full case folding), applies NFKC, strips the Latin/Greek/Cyrillic diacritics
 (U+0300-U+036F after decomposition: Orbán = Orban, Szijjártó = Szijjarto, ё = е) but keeps й and ї, which
-are letters of their own, deletes invisible format characters (soft hyphen, zero-width space), unifies
+are letters of their own, deletes invisible characters (soft hyphen, zero-width space, variation selectors,
+Hangul fillers: core.confusables), reads a word that mixes Latin with Cyrillic or Greek look-alikes in its
+majority script ("Rоssia" with a Cyrillic о is "russia"), unifies
 whitespace and typographic punctuation (’ -> ', « -> ", — -> -) and turns other non-ASCII symbols into
 spaces, so that the only non-word characters left are ASCII ones.
 
@@ -25,6 +27,8 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import cache
 
+from monitor.core.confusables import IGNORABLE, OTHER_LETTER, mixed_words, unmix
+
 _MARKS = re.compile("[\u0300-\u036f]")  # the diacritics of Latin, Greek and Cyrillic, after NFKD
 _LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 _SPECIAL: dict[str, str] = {
@@ -41,6 +45,8 @@ def fold_char(char: str) -> str:
     """The folded form of one character: usually one character, sometimes none (soft hyphen) or two (ß)."""
     if char in _SPECIAL:
         return _SPECIAL[char]
+    if char in IGNORABLE:  # drawn as nothing (or a blank): inside a word, it must not split or hide it
+        return ""
     if char.isspace():
         return "\n" if char in _LINE_BREAKS else " "
     if unicodedata.category(char) == "Cf":  # soft hyphen, zero-width joiners, BOM: invisible inside words
@@ -141,9 +147,23 @@ class Folded:
 
 def fold(text: str) -> Folded:
     """Fold `text` for matching (see the module docstring); spans map back with `Folded.span`."""
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        return _fold_decomposed(text)
-    return _fold_composed(text)
+    if text.isascii():
+        return _fold_composed(text)
+    folded = _fold_composed(text) if unicodedata.is_normalized("NFC", text) else _fold_decomposed(text)
+    if OTHER_LETTER.search(folded.text) and (words := mixed_words(folded.text)):
+        return _unmixed(folded, words)
+    return folded
+
+
+def _unmixed(folded: Folded, words: list[tuple[int, int]]) -> Folded:
+    """Mixed-script words read in their majority script; one letter for one, so the maps stay as they are."""
+    text = folded.text
+    pieces, done = [], 0
+    for start, end in words:
+        original = "".join(folded.original[folded.span(i, i + 1)[0]] for i in range(start, end))
+        pieces += [text[done:start], unmix(text[start:end], original)]
+        done = end
+    return Folded(folded.original, "".join([*pieces, text[done:]]), folded.maps)
 
 
 def _fold_composed(text: str) -> Folded:

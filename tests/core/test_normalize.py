@@ -5,9 +5,10 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from monitor.core.confusables import mixed_words
 from monitor.core.normalize import WordView, fold, fold_char, term_words
 
 
@@ -94,7 +95,9 @@ def _composed(text: str) -> str:
 
 @given(st.one_of(_TEXT, _MIXED))
 def test_fast_path_equals_the_character_by_character_definition(text: str) -> None:
-    assert fold(text).text == "".join(fold_char(c) for c in _composed(text))
+    expected = "".join(fold_char(c) for c in _composed(text))
+    assume(not mixed_words(expected))  # mixed-script words are read per word: tests/core/test_confusables
+    assert fold(text).text == expected
 
 
 @given(st.one_of(_TEXT, _MIXED))

@@ -1,0 +1,135 @@
+"""Watchlist patterns (`pattern:` keywords) compiled for RE2, which matches in time linear in the text.
+
+A backtracking engine (Python's `re`) can spend minutes on one item with a pattern such as `(a+)+$`, and a
+watchlist is edited by users: one bad edit would stall every parse worker. RE2 has no backtracking, so it
+cannot, but it reads a few things differently from Python, and a pattern must mean what its author tested:
+
+- `\\w`, `\\d` and their negations are ASCII-only in RE2; they become Unicode classes here (folded text holds
+  Cyrillic, Greek and Hebrew words).
+- `\\b` is ASCII-only too, and RE2 has no lookaround to rebuild it. A `\\b` at the start or end of a top-level
+  alternative becomes "start of text or a non-word character" (or the end equivalent), consumed and then
+  trimmed from the match, so the hit covers the same characters as in Python. Elsewhere it is refused.
+- Lookarounds and backreferences do not exist in RE2: refused, with RE2's reason.
+
+`compile_pattern` raises `PatternError` with a message for the config check, which names the file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+WORD = r"\pL\pN\pM_"  # Python's \w on str: letters, digits, marks and the underscore
+_ESCAPES = {"w": f"[{WORD}]", "W": f"[^{WORD}]", "d": r"\p{Nd}", "D": r"\P{Nd}"}
+_IN_CLASS = {"w": WORD, "d": r"\p{Nd}"}
+_START, _END = f"(?:^|[^{WORD}])", f"(?:[^{WORD}]|$)"
+MAX_MEMORY = 8 << 20  # RE2's own default; a pattern whose automaton needs more is refused when compiled
+
+
+class PatternError(ValueError):
+    """The pattern cannot run in linear time as written; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A compiled pattern; `spans(text)` gives the [start, end) of each match, in characters."""
+
+    source: str
+    _regex: Any  # re2._Regexp: the package ships no type information
+    _groups: tuple[int, ...]  # one group per top-level alternative, around what the author wrote
+
+    def spans(self, text: str) -> Iterator[tuple[int, int]]:
+        for m in self._regex.finditer(text):
+            start, end = next((m.span(g) for g in self._groups if m.span(g)[0] >= 0), m.span())
+            if end > start:
+                yield start, end
+
+
+def compile_pattern(source: str) -> Pattern:
+    """RE2 for `source`, with Python's Unicode meaning of `\\w`, `\\d` and edge `\\b` (see the module docstring).
+    A pattern with a capital letter matches case-insensitively: the text it runs over is lowercase."""
+    branches = [_branch(part, i) for i, part in enumerate(_split_alternatives(source))]
+    options = re2.Options()
+    options.log_errors = False  # the error is raised to the config check; RE2 would also print it to stderr
+    options.max_mem = MAX_MEMORY
+    options.case_sensitive = not any(c.isupper() for c in _literal_letters(source))
+    try:
+        regex = re2.compile("|".join(branches), options)
+    except re2.error as exc:
+        reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PatternError(f"not supported by the linear-time matcher (RE2): {reason}") from None
+    return Pattern(source, regex, tuple(regex.groupindex[f"b{i}"] for i in range(len(branches))))
+
+
+def _branch(part: str, index: int) -> str:
+    lead = part.startswith(r"\b")
+    trail = part.endswith(r"\b") and not part.endswith(r"\\b") and len(part) > (2 if lead else 0)
+    core = part[2 if lead else 0:len(part) - (2 if trail else 0)]
+    body = _translate(core)
+    return f"{_START if lead else ''}(?P<b{index}>{body}){_END if trail else ''}"
+
+
+def _tokens(source: str) -> Iterator[tuple[str, bool]]:
+    """(token, inside a character class): escapes as two characters, everything else one by one."""
+    i, in_class = 0, False
+    while i < len(source):
+        char = source[i]
+        if char == "\\" and i + 1 < len(source):
+            yield source[i:i + 2], in_class
+            i += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+            yield char, False
+            # a ] right after [ or [^ is a literal, not the end of the class
+            for lead in ("^", "]"):
+                if source.startswith(lead, i + 1):
+                    i += 1
+                    yield lead, True
+        elif char == "]" and in_class:
+            in_class = False
+            yield char, True
+        else:
+            yield char, in_class
+        i += 1
+
+
+def _split_alternatives(source: str) -> list[str]:
+    parts, current, depth = [], "", 0
+    for piece, in_class in _tokens(source):
+        if not in_class:
+            depth += {"(": 1, ")": -1}.get(piece, 0)
+            if piece == "|" and depth == 0:
+                parts.append(current)
+                current = ""
+                continue
+        current += piece
+    return [*parts, current]
+
+
+def _translate(core: str) -> str:
+    out: list[str] = []
+    for token, in_class in _tokens(core):
+        letter = token[1:] if token.startswith("\\") else ""
+        if in_class and letter in _IN_CLASS:
+            out.append(_IN_CLASS[letter])
+        elif in_class and letter in ("W", "D"):
+            raise PatternError(f"\\{letter} inside [...] is not supported: write the class out, e.g. [^...]")
+        elif not in_class and letter in _ESCAPES:
+            out.append(_ESCAPES[letter])
+        elif not in_class and letter in ("b", "B"):
+            raise PatternError(f"\\{letter} is supported only at the start or end of a pattern (or of one of its "
+                               "top-level alternatives): folded text separates words with spaces, so write ' '")
+        else:
+            out.append(token)
+    return "".join(out)
+
+
+def _literal_letters(source: str) -> Iterator[str]:
+    """Letters the pattern matches literally: not the letter of an escape such as \\W or \\S."""
+    for token, _in_class in _tokens(source):
+        if not token.startswith("\\"):
+            yield token
