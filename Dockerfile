@@ -1,5 +1,7 @@
 # The monitor daemon: slim Python, a non-root user, health checked through its own /healthz.
 # Build: docker build -t escalation-monitor .   Try it with PostgreSQL and Mailpit: docker compose up --build
+# It listens beyond the container's loopback, so it needs a token for its page and API (or refuses to start):
+#   docker run -e MONITOR_HTTP_TOKEN=<16+ characters> ...   (probes: /healthz, /readyz, /metrics need none)
 FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./

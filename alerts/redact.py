@@ -17,7 +17,10 @@ _SECRET_PATTERNS = [
     (re.compile(r"(?i)(hooks\.slack\.com/services/|slack://)[^\s?'\"]+"), r"\1***"),
     (re.compile(r"(?i)(/hooks?/|/webhooks?/|/services/)[A-Za-z0-9_\-/]{8,}"), r"\1***"),
     (re.compile(r"xox[abposr]-[A-Za-z0-9-]+"), "xox*-***"),
-    (re.compile(r"(?i)((?:token|key|secret|password|pass|apikey|api_key)=)[^&\s]+"), r"\1***"),
+    # A parameter's value ends where a URL's query would (&, #, space) or where the text around the URL resumes (a
+    # quote or bracket of a repr, `token="..."`): the mask replaces the value, not what follows it.
+    (re.compile(r"""(?i)((?:token|key|secret|password|passwd|pwd|pass|auth|sig|signature)=["']?)[^&#\s"'<>()\[\]{}]+"""),
+     r"\1***"),
 ]
 _MIN_SECRET = 4  # shorter fragments ("T0", "443") would mask ordinary words
 

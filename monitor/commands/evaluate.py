@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor.commands.score import text_document
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.config.yamlfile import read_yaml
@@ -88,7 +89,7 @@ def _labelled(line: int, row: Mapping[str, Any]) -> Labelled:
         raise ValueError("label: missing (give `label` 0/1/2 or `expected` none/watch/warning/critical)")
     title, _, rest = title.partition("\n")
     lang = str(row.get("lang") or row.get("language") or "").strip() or None
-    return Labelled(line, Document(title, "\n".join(filter(None, (rest, summary)))), value, lang)
+    return Labelled(line, text_document(title, "\n".join(filter(None, (rest, summary)))), value, lang)
 
 
 def score_file(config: Config, rows: Sequence[Labelled], watchlist: str | None) -> dict[str, Report]:

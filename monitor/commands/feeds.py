@@ -12,6 +12,7 @@ import yaml
 
 from monitor.commands.table import table
 from monitor.config import Config, FeedsFile
+from monitor.core.health import feed_state
 from monitor.errors import MonitorError
 from monitor.feeds.opml import OpmlFeed, read_opml, write_opml
 from monitor.store import repo
@@ -25,13 +26,8 @@ def _when(value: datetime | None) -> str:
 
 
 def _status(row: FeedRow) -> str:
-    if not row.enabled:
-        return "disabled"
-    if row.status != "active":
-        return row.status
-    if row.health != "ok":
-        return row.health
-    return f"retrying ({row.consecutive_failures})" if row.consecutive_failures else "ok"
+    state = feed_state(row.enabled, row.status, row.health, row.consecutive_failures)
+    return f"{state} ({row.consecutive_failures})" if state in ("retrying", "failing") else state
 
 
 def _error(row: FeedRow) -> str:

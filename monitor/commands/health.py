@@ -29,7 +29,7 @@ def listen_address(config_dir: Path, override: str | None = None) -> tuple[str, 
         except (OSError, yaml.YAMLError, AttributeError):
             listen = ""
     try:
-        host, port = HttpSettings(listen=listen).address if listen else HttpSettings().address
+        host, port = HttpSettings(listen=listen, enabled=False).address if listen else HttpSettings().address
     except ValidationError:
         host, port = HttpSettings().address
     return _ANY.get(host, host), port

@@ -117,7 +117,7 @@ def alerts_retry(alert_id: int | None, all_failed: bool, send: bool, config_dir:
         click.echo(f"no alert {alert_id}", err=True)
         sys.exit(EXIT_USAGE)
     click.echo(f"{count} failed deliver{'y' if count == 1 else 'ies'} queued again")
-    if send and count:
+    if send:  # also what an earlier `retry` without --send queued: pending is pending
         from monitor.commands.outbox import deliver_now
 
         logsetup.configure(config.settings.log.level, config.settings.log.format)

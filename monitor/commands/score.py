@@ -50,8 +50,16 @@ def score_source(config: Config, source: str, watchlist: str | None) -> list[tup
             return [(item.title, scorer.score(item.document, language=item.language)) for item in parsed.items]
     text = content.decode("utf-8", errors="replace")
     if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
-        text = html_to_text(text)
-    return [(source, scorer.score(Document.from_text(text)))]
+        return [(source, scorer.score(Document.from_text(html_to_text(text))))]  # a page: its text is one title
+    raw = Document.from_text(text)  # title and body split first: cleaning turns newlines into spaces
+    return [(source, scorer.score(text_document(raw.title, raw.body)))]
+
+
+def text_document(title: str, body: str = "") -> Document:
+    """Text given by hand (stdin, a file, a labelled set) as the feed path makes an item of a feed entry's title
+    and summary (monitor.feeds.parse): through html_to_text, so `nuclear&nbsp;strike` or `<b>nuclear</b> strike`
+    scores as `nuclear strike` on every path."""
+    return Document(html_to_text(title), html_to_text(body))
 
 
 def would_alert(config: Config, score: Score) -> bool:

@@ -32,6 +32,10 @@ def _zone(value: str) -> str:
     return value
 
 
+# Where channels.yaml may name environment variables (`${VAR}`): the apprise URLs, which carry tokens and passwords
+# (the sender masks them in logs and errors). A "*" is any channel name or any URL of the list.
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (("channels", "*", "urls", "*"),)
+
 Clock = Annotated[time, BeforeValidator(_clock)]
 Zone = Annotated[str, AfterValidator(_zone)]
 Bypass = Literal["watch", "warning", "critical", "none"]

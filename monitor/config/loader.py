@@ -1,4 +1,4 @@
-"""The configuration directory, loaded as one: every file read (with ${VAR} interpolation), validated, and
+"""The configuration directory, loaded as one: every file read (${VAR} where secrets belong), validated, and
 cross-checked (channels named by watchlists exist, names are unique); all or nothing, every problem listed."""
 
 from __future__ import annotations
@@ -6,9 +6,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from monitor.config import channels as channels_file
+from monitor.config import settings as settings_file
 from monitor.config.channels import ChannelConfig, ChannelsFile, fallback_problems
 from monitor.config.feeds import FeedConfig, FeedsFile
 from monitor.config.settings import HttpSettings, MonitorSettings
@@ -19,6 +22,8 @@ from monitor.domain import Watchlist
 from monitor.errors import ConfigError, ConfigProblem
 
 T = TypeVar("T")
+# The only places a `${VAR}` may be written; in feeds.yaml, watchlists and lexicons it is an error.
+_ENV_FIELDS = {"monitor.yaml": settings_file.ENV_FIELDS, "channels.yaml": channels_file.ENV_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ class _Loading:
         path = self.directory / name
         if not path.exists():
             return model.model_validate({}), YamlDoc(path, {})
-        doc = self.attempt(read_yaml, path, self.environ)
+        doc = self.attempt(partial(read_yaml, env_fields=_ENV_FIELDS.get(name, ())), path, self.environ)
         validated = self.attempt(validate, model, doc) if doc is not None else None
         return (validated, doc) if doc is not None and validated is not None else None
 

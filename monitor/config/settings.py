@@ -3,12 +3,32 @@ building blocks every config file shares (strict models, durations)."""
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from monitor.core.urls import is_loopback_host
 
 DEFAULT_DATABASE = "sqlite:///data/monitor.db"
+# Where monitor.yaml may name environment variables (`${VAR}`): the secrets, never shown (the database URL can hold
+# a password; the HTTP token). Anywhere else a value is shown on the page, the API or the CLI, so the loader refuses
+# a `${VAR}` there.
+ENV_FIELDS: tuple[tuple[str, ...], ...] = (("database",), ("http", "token"))
+TOKEN_ENV = "MONITOR_HTTP_TOKEN"  # noqa: S105 (the variable's name, not a token)
+MIN_TOKEN = 16  # characters: a token short enough to guess protects nothing
+_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")  # a DNS name or an IPv4 address: no port, scheme or path
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
 
@@ -57,6 +77,12 @@ class PollingSettings(Strict):
     lease: Duration | None = None  # how long a claimed feed stays one worker's; default 2 x timeout + 30s
     adaptive: bool = True  # follow each feed's publishing cadence within min_interval..max_interval
     parse_workers: int | None = Field(default=None, ge=0)  # processes for parsing; None: one per core; 0: a thread
+    max_items: int = Field(default=500, gt=0)  # entries taken from one document, the newest
+    item_time_limit: Duration = 2.0  # scoring one item; past it the item is stored unscored, set aside (0: off)
+    parse_time_limit: Duration = 60.0  # one document in a parse worker; past it the workers are replaced
+    # False: a feed whose own URL is public is never led to loopback, private or link-local addresses (a redirect,
+    # a name that resolves there); True for internal feeds by name, or when an egress proxy connects for us
+    allow_private_networks: bool = False
     health: FeedHealthSettings = FeedHealthSettings()
 
     @model_validator(mode="after")
@@ -75,7 +101,7 @@ class DeliverySettings(Strict):
     max_backoff: Duration = 3600.0
     timeout: Duration = 30.0
     lease: Duration = Field(default=60.0, gt=0)  # a claim lasts timeout x URLs + this; then a crash is recovered
-    realert: Duration = Field(default=6 * 3600.0, ge=0)  # one story alerts once per watchlist unless severity rises
+    realert: Duration = Field(default=6 * 3600.0, ge=0)  # a first alert held back if its subject alerted this recently
 
 
 class LogSettings(Strict):
@@ -84,21 +110,73 @@ class LogSettings(Strict):
 
 
 class HttpSettings(Strict):
-    listen: str = "127.0.0.1:8787"  # loopback by default: the page and metrics are not for the internet
     enabled: bool = True
+    # Asked of the page and API as `Authorization: Bearer`; required unless listen is loopback. MONITOR_HTTP_TOKEN
+    # wins over it, and is the place for it: monitor.yaml is no place for a secret. (Declared before listen, whose
+    # check reads it.)
+    token: SecretStr | None = None
+    listen: str = "127.0.0.1:8787"  # loopback by default: the page and metrics are not for the internet
+    # Host names the page and API answer to besides the listen host and localhost: a server that answers any Host
+    # can be read by any web site a browser on its network visits (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN:
+            raise ValueError(f"a token needs at least {MIN_TOKEN} characters")
+        return value
 
     @field_validator("listen")
     @classmethod
-    def _host_port(cls, value: str) -> str:
+    def _host_port(cls, value: str, info: ValidationInfo) -> str:
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"expected HOST:PORT, like 127.0.0.1:8787, not {value!r}")
+        if 0 < len(os.environ.get(TOKEN_ENV, "")) < MIN_TOKEN:  # (checked again where the page is served)
+            raise ValueError(f"{TOKEN_ENV} needs at least {MIN_TOKEN} characters")
+        exposed = info.data.get("enabled", True) and not is_loopback_host(host.strip("[]"))
+        if exposed and "token" in info.data and _bearer(info.data["token"]) is None:  # (a bad token: its own error)
+            raise ValueError(f"{value} is reachable from other machines: set {TOKEN_ENV} (or http.token) so the "
+                             "page and API ask for it, or listen on 127.0.0.1")
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(name.strip().strip("[]").rstrip(".").lower() for name in value)
+        if bad := [name for name in names if not (_HOST_NAME.fullmatch(name) or _ipv6(name))]:
+            raise ValueError(f"expected host names or addresses without a port or scheme, not {bad[0]!r}")
+        return names
 
     @property
     def address(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
         return host.strip("[]"), int(port)
+
+    def bearer(self) -> str | None:
+        """The token the page and API ask for."""
+        return _bearer(self.token)
+
+    def served_names(self) -> frozenset[str]:
+        """Host header names the page and API answer to: this machine's loopback names, the listen host unless it
+        is a wildcard (a name is needed then), and allowed_hosts."""
+        host = self.address[0].lower()
+        listen = () if host in ("", "0.0.0.0", "::") else (host,)  # noqa: S104 (the wildcards are left out)
+        return frozenset(("localhost", "127.0.0.1", "::1", *listen, *self.allowed_hosts))
+
+
+def _ipv6(name: str) -> bool:
+    try:
+        ipaddress.IPv6Address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _bearer(token: SecretStr | None) -> str | None:
+    """MONITOR_HTTP_TOKEN, else http.token; read when asked (the process environment changes only by a restart)."""
+    return os.environ.get(TOKEN_ENV) or (token.get_secret_value() if token else None)
 
 
 class ReloadSettings(Strict):

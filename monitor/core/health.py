@@ -80,10 +80,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-def feed_state(enabled: bool, status: str, failures: int) -> str:
-    """One word for a feed's health, shared by /metrics, /api/feeds and the page."""
+def feed_state(enabled: bool, status: str, health: str, failures: int) -> str:
+    """One word for a feed's health, the same in `monitor feeds`, /api/feeds, the page and /metrics:
+    `failing` only past `health.failures` consecutive failures (what the ops channel was told), `retrying`
+    below that, `silent` when nothing new came for too long, `gone` after a 410, `disabled`, else `ok`."""
     if not enabled:
         return "disabled"
-    if status == "gone":
-        return "gone"
-    return "failing" if failures else "ok"
+    if GONE in (status, health):
+        return GONE
+    if health == FAILING:
+        return FAILING
+    if failures:
+        return "retrying"
+    return SILENT if health == SILENT else OK

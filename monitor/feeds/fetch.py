@@ -1,7 +1,8 @@
-"""HTTP for feeds: one pooled async client, conditional GET, caps on time, size and redirects.
+"""HTTP for feeds: one pooled async client, conditional GET, caps on time, size and redirects, and no request
+to a private network on behalf of a public feed.
 
 -> FetchResult (200 with a body, or 304), or FetchError with a kind an operator can act on:
-timeout, connect, http (4xx/5xx), gone (410), throttled (429/503), too_large, redirects, decoding.
+timeout, connect, http (4xx/5xx), gone (410), throttled (429/503), too_large, redirects, decoding, blocked.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
+from monitor.core.urls import is_public_address
 from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
+from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, internal_origin
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
 
 
@@ -30,6 +34,7 @@ class FetchLimits:
     concurrency: int = 16
     per_host: int = 4
     user_agent: str = "escalation-monitor/0.1"
+    allow_private_networks: bool = False  # True: no address check at all (internal feeds by name, egress proxies)
 
 
 DRAIN_LIMIT = 64 * 1024  # bytes of a redirect's or a 304's body read only to keep the connection
@@ -62,7 +67,11 @@ _PERMANENT = frozenset({301, 308})
 
 
 class Fetcher:
-    def __init__(self, limits: FetchLimits, *, clock: Callable[[], datetime] | None = None) -> None:
+    """`resolve` and `is_public` are the address policy's view of the network (the system resolver and
+    core.urls by default); a test passes its own to stand a loopback server in for a public host."""
+
+    def __init__(self, limits: FetchLimits, *, clock: Callable[[], datetime] | None = None,
+                 resolve: Resolve = getaddrinfo, is_public: Callable[[str], bool] = is_public_address) -> None:
         self.limits = limits
         self.clock = clock or (lambda: datetime.now(UTC))  # the runtime's clock: Retry-After dates are relative
         # Called after every fetch with its outcome (ok, not_modified, error) and seconds, slot wait included: the
@@ -70,15 +79,29 @@ class Fetcher:
         self.on_fetch: Callable[[str, float], None] | None = None
         self._global = asyncio.Semaphore(limits.concurrency)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(limits.timeout),
-            limits=httpx.Limits(max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency),
+        self._is_public = is_public
+        # Two pools, so a connection opened for an internal feed is never reused for a public one unchecked.
+        self._open = self._client(None)
+        self._guarded = self._open if limits.allow_private_networks else self._client(PublicOnly(resolve, is_public))
+
+    def _client(self, backend: httpcore.AsyncNetworkBackend | None) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=self.limits.concurrency,
+                              max_keepalive_connections=self.limits.concurrency)
+        transport = None
+        if backend is not None:  # (the environment's HTTP(S)_PROXY is not used then: the proxy would connect)
+            transport = httpx.AsyncHTTPTransport(limits=limits)
+            # httpx has no parameter for it; its pool is httpcore's, which connects through this backend
+            transport._pool._network_backend = backend
+        return httpx.AsyncClient(
+            timeout=httpx.Timeout(self.limits.timeout), limits=limits, transport=transport,
             follow_redirects=False,  # followed here: loops detected, permanence tracked, every hop capped
-            headers={"User-Agent": limits.user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate, br"},
-        )
+            headers={"User-Agent": self.limits.user_agent, "Accept": _ACCEPT,
+                     "Accept-Encoding": "gzip, deflate, br"})
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._open.aclose()
+        if self._guarded is not self._open:
+            await self._guarded.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         if self.on_fetch is None:
@@ -105,9 +128,10 @@ class Fetcher:
 
     async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
         chain, moved_to, permanent = [url], None, True
-        for _hop in range(self.limits.max_redirects + 1):
+        client = self._open if internal_origin(url, self._is_public) else self._guarded
+        for hop in range(self.limits.max_redirects + 1):
             current = chain[-1]
-            response = await self._send(current, headers)
+            response = await self._send(client, current, headers, redirected=hop > 0)
             try:
                 if response.status_code not in _REDIRECTS:
                     return await self._read(response, current, moved_to)
@@ -125,9 +149,14 @@ class Fetcher:
         raise FetchError("redirects", f"more than {self.limits.max_redirects} redirects: " + " -> ".join(chain),
                          url=url)
 
-    async def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
+    async def _send(self, client: httpx.AsyncClient, url: str, headers: dict[str, str], *,
+                    redirected: bool) -> httpx.Response:
         try:
-            return await self._client.send(self._client.build_request("GET", url, headers=headers), stream=True)
+            return await client.send(client.build_request("GET", url, headers=headers), stream=True)
+        except Refused as exc:
+            where = f"redirect to {url}" if redirected else url
+            raise FetchError("blocked", f"{where}: {exc}; refused (polling.allow_private_networks)",
+                             url=url) from None
         except httpx.TimeoutException as exc:
             raise FetchError("timeout", f"{type(exc).__name__} after {self.limits.timeout:g}s", url=url) from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

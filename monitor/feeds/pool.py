@@ -4,26 +4,36 @@ With `workers` > 0 the work runs in that many worker processes (spawned, so no l
 daemon is inherited), which is what lets a round of polling use every core; each worker builds the scorer
 once. With 0 it runs in a thread: no parallelism, but no processes either (tests, tiny installs).
 A worker that dies (a crash in a C extension, the OOM killer) costs that one document, not the pool.
+
+Nothing a feed sends can hold a worker for long (`WorkLimits`): a document gives at most `max_items` items
+(the newest), an item whose scoring runs past `item_seconds` is set aside unscored with its reason, and a
+document still in a worker after `document_seconds` (a parser stuck in C code) gets the pool killed and
+replaced, so the run goes on. A job running longer than `STUCK_AFTER` shows in /readyz meanwhile. Workers die
+with the daemon, however it dies (PR_SET_PDEATHSIG on Linux, a watchdog thread elsewhere).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import itertools
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from monitor.core.fingerprint import Fingerprint, fingerprints_of
 from monitor.core.scoring import Scorer
-from monitor.domain import Score, Watchlist
+from monitor.domain import Item, Score, Watchlist
 from monitor.errors import ParseError
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
@@ -38,6 +48,15 @@ PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still
 WORKER_NICENESS = 5
 START_PAUSE = 0.05  # seconds: CpuPool.start's job
 START_ROUNDS = 200  # of START_PAUSE each at least: a worker not ready after this is left to start on its own
+STUCK_AFTER = 10.0  # seconds a job may run before /readyz says a worker is stuck (a large document parses in ~2)
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+@dataclass(frozen=True)
+class WorkLimits:
+    max_items: int = 500  # per document, the newest kept: a feed of 100,000 entries is a mistake or an attack
+    item_seconds: float = 2.0  # scoring one item (60 us on average); 0 turns the limit off
+    document_seconds: float = 60.0  # one document in a worker, parsing included; then the pool is replaced
 
 
 @dataclass(frozen=True)
@@ -46,16 +65,54 @@ class Ingested:
     scores: Scores  # by uid, for the items not known to be stored already
     fingerprints: dict[str, Fingerprint]  # by uid, the same items: story clustering's share of the CPU work
     scoring_seconds: float  # measured in the worker: the daemon's metrics cannot see inside it
+    set_aside: dict[str, str] = field(default_factory=dict)  # uid -> why it was not scored (stored unscored)
+    cut: int = 0  # entries beyond max_items, left out
+
+
+class _ItemTimeout(Exception):
+    pass
+
+
+@dataclass
+class _ItemClock:
+    """The item being scored in this worker: when it started (0: none) and its limit. A periodic timer looks at
+    it (`_on_alarm`), so an item costs one clock read, not two system calls to arm and disarm a timer (5 us,
+    4% of scoring)."""
+
+    started: float = 0.0
+    limit: float = 0.0
+
+
+_clock = _ItemClock()
+
+
+def _on_alarm(_signum: int, _frame: object) -> None:
+    if _clock.started and time.monotonic() - _clock.started >= _clock.limit:
+        _clock.started = 0.0
+        raise _ItemTimeout
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the daemon dies: the watchdog thread cannot run while a C extension
+    holds the interpreter, and a SIGKILLed daemon would leave a spinning worker behind."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     global _scorer
+    parent = os.getppid()
+    _die_with_parent()
+    if os.getppid() != parent:  # the daemon died before the request took effect
+        os._exit(0)
+    signal.signal(signal.SIGALRM, _on_alarm)  # item time limits; workers run jobs in their main thread
     _scorer = Scorer(watchlists)
     # Below the daemon's own priority: the main process (fetching, the one writer) is on every document's path,
     # workers are throughput. On 2 busy cores (500 feeds changed at once) a fetch's mean time fell from ~850 to
     # ~550 ms and the writer's from 20 to 15 ms per feed; the round itself gained 0-10%, within the noise.
     os.nice(WORKER_NICENESS)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _ready() -> int:
@@ -71,34 +128,68 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None, **parse: Any) -> Ingested:
+def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None,
+            limits: WorkLimits = WorkLimits(), **parse: Any) -> Ingested:
     """Parse, then score the items whose uid is not among the feed's known ones, in one go: a document's CPU
     work is one task, so its store can start while the workers parse the next documents."""
+    in_worker = scorer is None  # only a worker process's main thread may take SIGALRM for the item limit
     scorer = scorer or _scorer
     assert scorer is not None, "worker not initialised"
     parsed = parse_feed(content, **parse)
+    cut = max(0, len(parsed.items) - limits.max_items)
+    if cut:  # the newest; sorted() is stable, so undated entries keep the document's order
+        parsed = replace(parsed, items=sorted(parsed.items, key=lambda i: i.published, reverse=True)[:limits.max_items])
     tags = parse.get("tags", ())
     start = time.perf_counter()
     fresh = [i for i in parsed.items if i.uid not in known]
-    scores = {i.uid: scorer.score(i.document, tags=tags, language=i.language) for i in fresh}
+    scores, set_aside = _score_all(scorer, fresh, tags, limits.item_seconds if in_worker else 0.0)
     scoring = time.perf_counter() - start
     prints = fingerprints_of([(i.title, i.summary) for i in fresh])
-    return Ingested(parsed, scores, {i.uid: fp for i, fp in zip(fresh, prints, strict=True)}, scoring)
+    return Ingested(parsed, scores, {i.uid: fp for i, fp in zip(fresh, prints, strict=True)}, scoring,
+                    set_aside, cut)
+
+
+def _score_all(scorer: Scorer, items: Sequence[Item], tags: Sequence[str],
+               limit: float) -> tuple[Scores, dict[str, str]]:
+    """Scores by uid; an item past `limit` seconds (0: none) is set aside, with an empty score and its reason."""
+    scores: Scores = {}
+    set_aside: dict[str, str] = {}
+    if limit:  # looked at four times per limit: an item is set aside between 1 and 1.25 limits in
+        interval = max(limit / 4, 0.001)
+        signal.setitimer(signal.ITIMER_REAL, interval, interval)
+        _clock.limit = limit
+    try:
+        for item in items:
+            try:
+                _clock.started = time.monotonic() if limit else 0.0
+                scores[item.uid] = scorer.score(item.document, tags=tags, language=item.language)
+                _clock.started = 0.0
+            except _ItemTimeout:
+                scores[item.uid] = []
+                set_aside[item.uid] = f"scoring took longer than {limit:g} s"
+    finally:
+        _clock.started = 0.0
+        if limit:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return scores, set_aside
 
 
 class CpuPool:
-    def __init__(self, workers: int, watchlists: Sequence[Watchlist]) -> None:
+    def __init__(self, workers: int, watchlists: Sequence[Watchlist], limits: WorkLimits = WorkLimits()) -> None:
         self.workers = workers
+        self.limits = limits
         self._watchlists = tuple(watchlists)
         self._executor: ProcessPoolExecutor | None = None
         self._scorer = Scorer(self._watchlists) if workers == 0 else None  # thread mode scores here
+        self._running: dict[int, float] = {}  # job number -> time.monotonic() it was submitted
+        self._numbers = itertools.count()
 
     async def ingest(self, content: bytes, *, known: frozenset[str], feed: str, url: str, now: datetime,
                      content_type: str = "", language: str | None = None,
                      tags: tuple[str, ...] = ()) -> Ingested:
         """The parsed document, and the scores of its items that are not in `known` (surely not new)."""
-        return await self._run(partial(_ingest, content, known, self._scorer, feed=feed, url=url, now=now,
-                                       content_type=content_type, language=language, tags=tags))
+        return await self._run(partial(_ingest, content, known, self._scorer, self.limits, feed=feed, url=url,
+                                       now=now, content_type=content_type, language=language, tags=tags))
 
     async def parse(self, content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
                     language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
@@ -129,17 +220,42 @@ class CpuPool:
             self._executor = None  # as in _run: the first job starts a fresh pool
             raise ParseError("a parse worker process died while starting") from None
 
+    def stuck_for(self) -> float:
+        """Seconds the oldest running job has run, if that is past STUCK_AFTER; else 0."""
+        oldest = min(self._running.values(), default=None)
+        age = 0.0 if oldest is None else time.monotonic() - oldest
+        return age if age > STUCK_AFTER else 0.0
+
     async def _run(self, job: partial[T]) -> T:
         if self.workers == 0:
             return await asyncio.to_thread(job)
         loop = asyncio.get_running_loop()
+        number = next(self._numbers)
+        self._running[number] = time.monotonic()
+        executor = self._pool()
         try:
-            return await loop.run_in_executor(self._pool(), job)
+            return await asyncio.wait_for(loop.run_in_executor(executor, job), self.limits.document_seconds)
+        except TimeoutError:
+            self._kill(executor)
+            raise ParseError(f"parsing and scoring took longer than {self.limits.document_seconds:g} s: "
+                             "the worker was stopped and replaced") from None
         except BrokenProcessPool:
-            self._executor = None  # the next job gets a fresh pool
+            if self._executor is executor:
+                self._executor = None  # the next job gets a fresh pool
             raise ParseError("a worker process died while handling this feed") from None
+        finally:
+            del self._running[number]
 
-    def _pool(self) -> Executor:
+    def _kill(self, executor: ProcessPoolExecutor) -> None:
+        """Stop every process of `executor`: the pool cannot say which one runs the stuck job. Jobs of the
+        others fail as a dead worker's do, and their feeds are polled again on their next turn."""
+        if self._executor is executor:
+            self._executor = None
+        for process in list(getattr(executor, "_processes", {}).values()):  # no public API before 3.14
+            process.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
@@ -147,10 +263,20 @@ class CpuPool:
             # (no max_tasks_per_child: on Python 3.11 a pool that replaces retired workers can hang for good)
         return self._executor
 
-    def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the workers; those still busy after `timeout` seconds (None: wait for them) are killed, so a
+        stuck worker cannot hold the daemon's exit past its grace."""
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        processes = list(getattr(executor, "_processes", {}).values())
+        executor.shutdown(wait=timeout is None, cancel_futures=True)
+        deadline = time.monotonic() + (timeout or 0.0)
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join(1.0)
 
     def retire(self) -> None:
         """After a reload swapped in a new pool: let jobs already submitted finish, then the processes exit."""

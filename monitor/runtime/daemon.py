@@ -45,12 +45,15 @@ _PROCESS_FIELDS = ("clock", "rng", "worker", "story_cache")
 GC_YOUNG = 50_000
 
 
-def open_runtime(config: Config, *, base_dir: Path | None = None) -> Runtime:
+def open_runtime(config: Config, *, base_dir: Path | None = None, preload: bool = False) -> Runtime:
+    """The runtime on its database. The story index (once per process; a reload keeps it) loads on a thread with
+    `preload` (the daemon), else at the first new item (a `run --once` of unchanged feeds never needs it)."""
     engine = make_engine(config.database_url, base_dir=base_dir)
     ensure_schema(engine)
     rt = Runtime.build(config, engine)
     poll.sync_feeds(rt)
-    rt.story_cache.load(engine, rt.clock(), config.settings.stories.window)  # once per process; a reload keeps it
+    if preload:
+        rt.story_cache.preload(engine, rt.clock(), config.settings.stories.window)
     return rt
 
 
@@ -99,7 +102,7 @@ async def run_forever(config: Config) -> None:
 class Daemon:
     def __init__(self, config: Config) -> None:
         self.metrics = Metrics()
-        self.rt = instrument(open_runtime(config), self.metrics)  # the one reference a reload swaps
+        self.rt = instrument(open_runtime(config, preload=True), self.metrics)  # the one reference a reload swaps
         self.jobs = Jobs(lambda: self.rt, on_poll=self.metrics.observe_poll)
         settings = config.settings
         self.scheduler = build_scheduler(self.jobs, tick=settings.polling.tick,
@@ -240,8 +243,8 @@ class Daemon:
             web.stop()
         for fetcher in [*self._replaced, self.rt.fetcher]:  # polls are over: no client is in use
             await fetcher.aclose()
-        if self.rt.cpu is not None:
-            await asyncio.to_thread(self.rt.cpu.close)
+        if self.rt.cpu is not None:  # a worker still busy when the grace ends is killed: exit stays on time
+            await asyncio.to_thread(self.rt.cpu.close, max(0.5, deadline - loop.time()))
         try:
             await asyncio.to_thread(workers.retire, self.rt)  # leases back now, not when they expire
         except Exception:

@@ -9,6 +9,7 @@ through their own sessions.
 
 from __future__ import annotations
 
+import hmac
 import json
 import threading
 import time
@@ -23,6 +24,8 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from monitor.config.settings import MIN_TOKEN, HttpSettings
+from monitor.core.urls import is_loopback_host
 from monitor.errors import MonitorError
 from monitor.runtime.metrics import Metrics
 from monitor.usecases.context import Runtime
@@ -79,8 +82,11 @@ def readyz(state: DaemonState, _query: dict[str, list[str]]) -> Reply:
     age = None if last is None else round(time.monotonic() - last, 1)
     checks["last_cycle_age"] = age
     checks["stopping"] = state.stopping
+    cpu = state.runtime().cpu
+    stuck = cpu.stuck_for() if cpu is not None else 0.0
+    checks["workers"] = f"stuck for {stuck:.0f} s" if stuck else "ok"  # until the job ends or is killed
     ready = (checks["database"] == "ok" and checks["scheduler"] == "running" and not state.stopping
-             and age is not None and age <= state.cycle_budget())
+             and age is not None and age <= state.cycle_budget() and not stuck)
     return _json(200 if ready else 503, {"status": "ready" if ready else "not ready", "checks": checks})
 
 
@@ -117,6 +123,38 @@ ROUTES: dict[str, Callable[[DaemonState, dict[str, list[str]]], Reply]] = {
     "/": index, "/healthz": healthz, "/readyz": readyz, "/metrics": metrics,
     "/api/alerts": api_alerts, "/api/feeds": api_feeds,
 }
+# Open to any Host and without the token: kubelets and load balancers probe by IP address, Prometheus scrapes by
+# its target's name, and none of them hold a token; what they show is counts and states, no feed content.
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def refusal(http: HttpSettings, path: str, host: str | None, authorization: str | None) -> Reply | None:
+    """Why the page or the API must not answer, or None. A Host this server is not known by is a browser led here
+    by a hostile page (DNS rebinding), and the token, when there is one, is asked of every client."""
+    if path in PROBES:
+        return None
+    name = _host_name(host or "")
+    if not name:
+        return _json(400, {"error": "a Host header is required"})
+    if name not in http.served_names():
+        return _json(421, {"error": "unknown Host: name it in http.allowed_hosts to reach the page by it"})
+    token = http.bearer()
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if token is not None and not (scheme.lower() == "bearer"
+                                  and hmac.compare_digest(given.strip().encode(), token.encode())):
+        status, ctype, body, _ = _json(401, {"error": "a bearer token is required (Authorization: Bearer ...)"})
+        return status, ctype, body, {"WWW-Authenticate": 'Bearer realm="monitor"'}
+    return None
+
+
+def _host_name(header: str) -> str:
+    """`example.org:8787` -> example.org, `[::1]:8787` -> ::1; lower case, no trailing dot."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        name = header[1:header.find("]")] if "]" in header else ""
+    else:
+        name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    return name.rstrip(".")
 
 
 class _Server(ThreadingHTTPServer):
@@ -126,6 +164,13 @@ class _Server(ThreadingHTTPServer):
 
 class WebServer:
     def __init__(self, state: DaemonState, host: str, port: int) -> None:
+        # Settings refuse these already (but read MONITOR_HTTP_TOKEN only with a listen address): checked here so
+        # that no path opens the page to the network without a token, or with one short enough to guess.
+        bearer = state.runtime().config.settings.http.bearer()
+        if bearer is not None and len(bearer) < MIN_TOKEN:
+            raise MonitorError(f"the page's token (MONITOR_HTTP_TOKEN) needs at least {MIN_TOKEN} characters")
+        if bearer is None and not is_loopback_host(host):
+            raise MonitorError(f"refusing to listen on {host}:{port} without a token: set MONITOR_HTTP_TOKEN")
         handler = type("Handler", (_Handler,), {"state": state})
         try:
             self._server = _Server((host, port), handler)
@@ -159,8 +204,10 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         route = ROUTES.get(url.path)
         try:
-            status, ctype, body, headers = (route(self.state, parse_qs(url.query)) if route
-                                            else _json(404, {"error": "not found"}))
+            refused = refusal(self.state.runtime().config.settings.http, url.path, self.headers.get("Host"),
+                              self.headers.get("Authorization"))
+            status, ctype, body, headers = refused or (route(self.state, parse_qs(url.query)) if route
+                                                       else _json(404, {"error": "not found"}))
         except Exception:
             log.exception("http_handler_failed", path=url.path)
             status, ctype, body, headers = _json(500, {"error": "internal error"})

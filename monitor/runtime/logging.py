@@ -19,7 +19,8 @@ _NOISY = ("apprise", "urllib3", "httpx", "httpcore", "apscheduler", "asyncio", "
 class RedactSecrets:
     """Mask values under secret-looking keys, and credentials inside any string, however deeply nested.
 
-    Runs on the event dict, before rendering, so a key like `password` is masked whatever its value is.
+    Runs on the event dict, before rendering, so a key like `password` is masked whatever its value is, and
+    a masked value is still a string that the JSON renderer escapes: the line cannot be broken by the masking.
     """
 
     def __init__(self, secret_keys: tuple[str, ...] = SECRET_KEYS) -> None:
@@ -27,26 +28,45 @@ class RedactSecrets:
 
     def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in list(event.items()):
-            event[key] = self._clean(key, value)
+            event[key] = self.clean(key, value)
         return event
 
-    def _clean(self, key: str, value: Any) -> Any:
+    def clean(self, key: str, value: Any) -> Any:
         if any(word in key.lower() for word in self.secret_keys):
             return "***"
         if isinstance(value, str):
             return redact(value)
         if isinstance(value, dict):
-            return {k: self._clean(str(k), v) for k, v in value.items()}
+            return {k: self.clean(str(k), v) for k, v in value.items()}
         if type(value) in (list, tuple):  # exactly these: a namedtuple cannot be rebuilt from one iterable
-            return type(value)(self._clean("", v) for v in value)
+            return type(value)(self.clean("", v) for v in value)
         return value
 
 
 redact_processor = RedactSecrets()
 
 
+def redact_exception(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """After ExceptionRenderer: the traceback is a structured field only from there on, and its messages
+    (an exception's text often repeats the URL it failed on) are masked like any other value."""
+    if "exception" in event:
+        event["exception"] = redact_processor.clean("exception", event["exception"])
+    return event
+
+
+def _json_default(value: Any) -> Any:
+    """What json cannot write (an exception, a URL object) is written as its repr, masked as a string before
+    json escapes it: masking the rendered line instead could eat the closing quote and break the JSON."""
+    try:
+        shown = value.__structlog__()
+    except AttributeError:
+        shown = repr(value)
+    return redact_processor.clean("", shown)
+
+
 def redact_rendered(_logger: Any, _name: str, line: Any) -> Any:
-    """Last step, on the rendered line: catches what only appears at rendering (tracebacks, reprs)."""
+    """Console output only, on the rendered line: the console's tracebacks and reprs exist only as text. Never
+    on JSON lines: a pattern running over the rendered line can swallow its quotes and commas."""
     return redact(line) if isinstance(line, str) else line
 
 
@@ -69,11 +89,15 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
         structlog.processors.StackInfoRenderer(),
         redact_processor,
     ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer(ensure_ascii=False) if use_json
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty(), exception_formatter=_console_exceptions())
-    )
     exc = structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+    # JSON: the traceback becomes a field and is masked as one; the line is never rewritten. Console: the
+    # traceback is text only once rendered, so the finished text is masked.
+    finish: list[Any] = (
+        [exc, redact_exception, structlog.processors.JSONRenderer(ensure_ascii=False, default=_json_default)]
+        if use_json else
+        [structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty(), exception_formatter=_console_exceptions()),
+         redact_rendered]
+    )
     structlog.configure(
         # A call below the logger's level stops here, before the chain runs (stdlib would drop it only at the
         # handler, after timestamping and redaction: 43 us a call against 3, and more on a busy event loop).
@@ -84,8 +108,7 @@ def configure(level: str = "info", fmt: str = "auto") -> None:
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    *([exc] if use_json else []), renderer, redact_rendered],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *finish],
     )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)

@@ -120,7 +120,8 @@ class StoreCollector(Collector):
             deliveries = s.exec(select(DeliveryRow.channel, DeliveryRow.status, func.count())
                                 .group_by(col(DeliveryRow.channel), col(DeliveryRow.status))).all()
             alerts = s.exec(select(AlertRow.status, func.count()).group_by(col(AlertRow.status))).all()
-            feeds = s.exec(select(FeedRow.enabled, FeedRow.status, FeedRow.consecutive_failures)).all()
+            feeds = s.exec(select(FeedRow.enabled, FeedRow.status, FeedRow.health,
+                                      FeedRow.consecutive_failures)).all()
         outbox = GaugeMetricFamily("monitor_outbox_depth", "Deliveries waiting to be sent (pending)")
         outbox.add_metric([], sum(n for _, status, n in deliveries if status == "pending"))
         yield outbox
@@ -133,9 +134,9 @@ class StoreCollector(Collector):
         for status, n in alerts:
             by_status.add_metric([status], n)
         yield by_status
-        states = {"ok": 0, "failing": 0, "gone": 0, "disabled": 0}
-        for enabled, status, failures in feeds:
-            states[health.feed_state(enabled, status, failures)] += 1
+        states = {"ok": 0, "retrying": 0, "failing": 0, "silent": 0, "gone": 0, "disabled": 0}
+        for enabled, status, feed_health, failures in feeds:
+            states[health.feed_state(enabled, status, feed_health, failures)] += 1
         by_state = GaugeMetricFamily("monitor_feeds", "Feeds by state", labels=["state"])
         for state, n in states.items():
             by_state.add_metric([state], n)

@@ -111,6 +111,19 @@ def workers(session: Session, now: datetime) -> list[tuple[WorkerRow, int]]:
     return [(w, int(leases.get(w.id, 0))) for w in session.exec(select(WorkerRow).order_by(col(WorkerRow.id)))]
 
 
+FILING_LOCK = zlib.crc32(b"story-filing")
+
+
+def lock_filing(session: Session) -> None:
+    """Take the cluster-wide story-filing lock until the transaction ends: a worker files new items only after
+    every other worker's filing has committed, so it can see (and join) the stories they just opened.
+
+    On PostgreSQL an advisory transaction lock; on SQLite the write lock the transaction already holds (items are
+    inserted before they are filed) serialises the writers, so there is nothing to take."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FILING_LOCK})
+
+
 def claim_run(session: Session, job: str, period: str, worker: str, now: datetime) -> bool:
     """True for exactly one worker per (job, period), cluster-wide.
 

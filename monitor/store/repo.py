@@ -55,6 +55,7 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
                 # The operator changed the URL (not a 301 we followed): start afresh there, even if it was gone.
                 row.url, row.config_url, row.etag, row.last_modified = spec.url, spec.url, None, None
                 row.content_hash, row.status, row.consecutive_failures, row.next_poll_at = None, "active", 0, now
+                row.pending_url = None
             if spec.enabled and not row.enabled:
                 row.next_poll_at = now
             row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
@@ -66,7 +67,8 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
 _FEEDS: Any = FeedRow.__table__  # type: ignore[attr-defined]
 POLL_COLUMNS: tuple[str, ...] = (
     "etag", "last_modified", "next_poll_at", "last_polled_at", "last_success_at", "last_new_item_at", "cadence", "ttl",
-    "content_hash", "consecutive_failures", "last_error", "last_error_kind", "health", "claimed_by", "claimed_until")
+    "content_hash", "consecutive_failures", "last_error", "last_error_kind", "health", "claimed_by", "claimed_until",
+    "pending_url")
 _TOUCH = update(_FEEDS).where(_FEEDS.c.id == bindparam("p_id")).values(last_polled_at=bindparam("p_now"))
 
 

@@ -215,13 +215,15 @@ def _state_row(session: Session, story_id: str, watchlist: str) -> StoryAlertRow
 
 
 def escalation_scores(session: Session, watchlist: str, since: datetime,
-                      until: datetime) -> list[tuple[datetime, tuple[str, ...]]]:
-    """(created_at, actors) of the watchlist's escalation-scored items (positive, with an escalation term)."""
-    rows = session.exec(select(ScoreRow.created_at, ScoreRow.actors, ScoreRow.terms)
+                      until: datetime) -> list[tuple[datetime, tuple[str, ...], int]]:
+    """(created_at, actors, feed id) of the watchlist's escalation-scored items (positive, with an escalation
+    term); the feed, so a trend counts its sources and not only its items."""
+    rows = session.exec(select(ScoreRow.created_at, ScoreRow.actors, ScoreRow.terms, ItemRow.feed_id)
+                        .join(ItemRow, col(ItemRow.id) == col(ScoreRow.item_id))
                         .where(ScoreRow.watchlist == watchlist, col(ScoreRow.value) > 0,
                                col(ScoreRow.created_at) >= since, col(ScoreRow.created_at) <= until)
                         .order_by(col(ScoreRow.created_at)))
-    return [(at, tuple(actors or ())) for at, actors, terms in rows if terms]
+    return [(at, tuple(actors or ()), feed) for at, actors, terms, feed in rows if terms]
 
 
 def history_start(session: Session, watchlist: str) -> datetime | None:

@@ -48,6 +48,9 @@ class FeedRow(SQLModel, table=True):
     last_error_at: datetime | None = None
     health: str = Field(default="ok", max_length=20)  # ok, failing, silent, gone
     health_notified: str = Field(default="ok", max_length=20)  # the state the ops channel last heard
+    # A permanent redirect to another host seen once (issue 16): followed, but the feed moves only when the next
+    # poll sees it again, so one forged or mistaken 301 cannot re-point a feed for good.
+    pending_url: str | None = Field(default=None, max_length=2000)
 
 
 class ItemRow(SQLModel, table=True):

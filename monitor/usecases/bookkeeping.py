@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 
@@ -40,11 +41,7 @@ def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) ->
     """Bookkeeping shared by every success, 304 or 200: validators, a permanent move, the next poll. True when
     the feed moved (its URL is to be written too)."""
     polling = rt.config.settings.polling
-    moved_to = result.moved_to if result.moved_to != row.url else None
-    if moved_to is not None:
-        log.info("feed_moved", feed=row.name, old=row.url, new=moved_to,
-                 hint="permanent redirect: update feeds.yaml when convenient")
-        row.url = moved_to
+    moved = _move(row, result.moved_to)
     if result.etag or result.last_modified or not result.not_modified:
         _assign(row, etag=result.etag, last_modified=result.last_modified)
     floor = max(filter(None, (result.max_age, row.ttl)), default=None)
@@ -55,7 +52,26 @@ def _succeeded(rt: Runtime, row: FeedRow, result: FetchResult, now: datetime) ->
     _assign(row, consecutive_failures=0, last_error=None, last_error_kind=None)
     _assign(row, health=health.assess(health_state(row), now, health_rules(rt)))
     cluster.release(row)
-    return moved_to is not None
+    return moved
+
+
+def _move(row: FeedRow, target: str | None) -> bool:
+    """A permanent redirect re-points the feed: at once within its host (http to https, a new path); to another
+    host only when the next poll sees the same redirect again, so that one forged or passing 301 cannot take the
+    feed elsewhere for good (issue 16). The first sighting is kept in `pending_url`. True when the feed moved."""
+    if target is None or target == row.url:
+        _assign(row, pending_url=None)  # the publisher no longer redirects: nothing to confirm
+        return False
+    if urlsplit(target).hostname != urlsplit(row.url).hostname and target != row.pending_url:
+        log.info("feed_move_seen", feed=row.name, url=row.url, new=target,
+                 hint="permanent redirect to another host: the feed moves if the next poll sees it again")
+        _assign(row, pending_url=target)
+        return False
+    log.info("feed_moved", feed=row.name, old=row.url, new=target,
+             hint="permanent redirect: update feeds.yaml when convenient")
+    row.url = target
+    _assign(row, pending_url=None)
+    return True
 
 
 def _assign(row: FeedRow, **values: Any) -> None:
@@ -83,7 +99,8 @@ def _gone(feed: FeedRow) -> LookupError:
 
 def record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
                     scores: dict[str, list[Score]],
-                    fingerprints: Mapping[str, Fingerprint] | None = None) -> tuple[int, int, FeedRow]:
+                    fingerprints: Mapping[str, Fingerprint] | None = None,
+                    set_aside: Mapping[str, str] | None = None) -> tuple[int, int, FeedRow]:
     """One transaction: new items, their scores, their stories, their alerts and the feed's bookkeeping, or none
     of them. `scores` holds the scores of the items that were not known; an item without one is not new.
 
@@ -105,9 +122,19 @@ def record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Pars
         if not parsed.items:  # well-formed and empty: not a failure, but an operator should see it
             feed.last_error_kind = "empty"
             feed.last_error = f"no entries in a well-formed {parsed.version} document"
+        if set_aside:  # stored unscored, never alerted: the operator must see which and why
+            feed.last_error_kind = "set_aside"
+            feed.last_error = _set_aside_message(parsed, set_aside)
         repo.record_polls(s, [feed], {feed.id} if moved else ())
         s.commit()
         return len(new), alerts, feed
+
+
+def _set_aside_message(parsed: ParsedFeed, set_aside: Mapping[str, str]) -> str:
+    titles = {i.uid: i.title for i in parsed.items}
+    listed = "; ".join(f"{titles.get(uid, uid)[:80]!r}: {why}" for uid, why in list(set_aside.items())[:3])
+    more = f" (and {len(set_aside) - 3} more)" if len(set_aside) > 3 else ""
+    return f"{len(set_aside)} item(s) stored unscored, set aside: {listed}{more}"
 
 
 def record_failure(rt: Runtime, feed: FeedRow, error: FetchError) -> FeedRow:

@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 from alerts.render import Renderer
 from alerts.sender import Sender
 from monitor.config import Config
+from monitor.config.settings import PollingSettings
 from monitor.core.scoring import Scorer
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
-from monitor.feeds.pool import CpuPool
+from monitor.feeds.pool import CpuPool, WorkLimits
 from monitor.store import cluster
 from monitor.store.groupcommit import GroupCommit
 from monitor.store.tables import FeedRow
@@ -63,14 +64,21 @@ class Runtime:
         fetcher = Fetcher(FetchLimits(timeout=polling.timeout, deadline=polling.deadline,
                                       max_bytes=polling.max_bytes, max_redirects=polling.max_redirects,
                                       concurrency=polling.concurrency, per_host=polling.per_host,
-                                      user_agent=polling.user_agent), clock=clock)
+                                      user_agent=polling.user_agent,
+                                      allow_private_networks=polling.allow_private_networks), clock=clock)
         sender = Sender({name: ch.urls for name, ch in config.channels.items()},
                         timeout=config.settings.delivery.timeout)
         workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
         return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock,
-                   renderer=Renderer(config.directory / "templates"), cpu=CpuPool(workers, config.watchlists))
+                   renderer=Renderer(config.directory / "templates"),
+                   cpu=CpuPool(workers, config.watchlists, work_limits(polling)))
 
     def pool(self) -> CpuPool:
         if self.cpu is None:
-            self.cpu = CpuPool(0, self.config.watchlists)
+            self.cpu = CpuPool(0, self.config.watchlists, work_limits(self.config.settings.polling))
         return self.cpu
+
+
+def work_limits(polling: PollingSettings) -> WorkLimits:
+    return WorkLimits(max_items=polling.max_items, item_seconds=polling.item_time_limit,
+                      document_seconds=polling.parse_time_limit)

@@ -100,7 +100,13 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
     if parsed.bozo:
         bound.warning("feed_not_well_formed", bozo=parsed.bozo_kind, error=parsed.bozo_message,
                       items=len(parsed.items))
-    new, alerts, row = await _write(rt, record_success, rt, feed, result, parsed, scores, ingested.fingerprints)
+    if ingested.cut:
+        bound.warning("feed_items_cut", kept=len(parsed.items), left_out=ingested.cut,
+                      limit=rt.config.settings.polling.max_items)
+    if ingested.set_aside:
+        bound.warning("items_set_aside", items=ingested.set_aside)
+    new, alerts, row = await _write(rt, record_success, rt, feed, result, parsed, scores, ingested.fingerprints,
+                                    ingested.set_aside)
     await tell_health(rt, row)
     if new:
         bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))

@@ -31,7 +31,7 @@ from monitor.core.story_rules import (
     story_level,
 )
 from monitor.domain import AlertMessage, Item, Score, Watchlist
-from monitor.store import repo, story_rows
+from monitor.store import cluster, repo, story_rows
 from monitor.store.db import session
 from monitor.store.tables import FeedRow, StoryRow
 from monitor.usecases.alerting import write_alert
@@ -80,9 +80,14 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     assignments: list[tuple[int, str]] = []
     kept: list[tuple[int, Score]] = []
     prints = fingerprints or {}
+    if tracker.peers:
+        # Copies of a new story reaching several workers within the same seconds: without this, each would file
+        # before seeing the others' uncommitted items, open a story of its own and alert (issue 16, row 12).
+        # Taken before the cache's lock, which other threads need while this waits.
+        cluster.lock_filing(s)
     with tracker.lock:
         tracker.ensure_loaded(s, now, config.settings.stories.window)
-        tracker.catch_up(s, now)
+        tracker.catch_up(s, now, force=tracker.peers)
     for item_id, item in new:
         scores = [sc for sc in scored.get(item.uid, ()) if sc.value != 0 or sc.contributions]
         kept += [(item_id, score) for score in scores]

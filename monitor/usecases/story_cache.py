@@ -61,6 +61,19 @@ class StoryCache:
                 self._load(s, now, window)
             return self.index.items
 
+    def preload(self, engine: Engine, now: datetime, window: float) -> threading.Thread:
+        """`load` on a thread of its own, so the daemon polls at once (a 304 needs no index; 50,000 items in the
+        window take seconds to file again). Filing takes the lock first, so it waits for the load, never
+        files into half an index."""
+        def run() -> None:
+            try:
+                self.load(engine, now, window)
+            except Exception:  # the first filing loads it instead, in its own transaction
+                log.exception("story_index_preload_failed")
+        thread = threading.Thread(target=run, name="story-index-load", daemon=True)
+        thread.start()
+        return thread
+
     def ensure_loaded(self, s: Session, now: datetime, window: float) -> None:
         """For callers already holding the lock."""
         if not self.loaded:
@@ -85,12 +98,13 @@ class StoryCache:
             self.marks.append((now, last_item_id))
             watermark.prune(self.marks, min(self.caught_up_at or now, now), CATCH_UP_LAG)
 
-    def catch_up(self, s: Session, now: datetime) -> int:
+    def catch_up(self, s: Session, now: datetime, *, force: bool = False) -> int:
         """File what other workers filed since the last look, in the stories they chose (the caller holds the
-        lock). Does nothing without peers, or within CATCH_UP of the last look. Returns the items added.
+        lock). Does nothing without peers, or within CATCH_UP of the last look unless `force` (the caller holds
+        the cluster's filing lock: what the others committed must be seen now). Returns the items added.
 
         It looks above the highest id stored CATCH_UP_LAG before the previous look (monitor.core.watermark)."""
-        if not self.peers or (self.caught_up_at is not None and now - self.caught_up_at < CATCH_UP):
+        if not self.peers or (not force and self.caught_up_at is not None and now - self.caught_up_at < CATCH_UP):
             return 0
         above = watermark.floor(self.marks, self.caught_up_at or now, CATCH_UP_LAG)
         self.caught_up_at = now

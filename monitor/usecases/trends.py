@@ -46,15 +46,15 @@ def run_trends(engine: Engine, config: Config, worker: str, now: datetime) -> in
     return written
 
 
-def subject_times(rows: Sequence[tuple[datetime, tuple[str, ...]]],
-                  watchlist: str) -> dict[TrendSubject, list[datetime]]:
-    """Times of escalation-scored items per subject: the watchlist, and each actor named."""
-    times: dict[TrendSubject, list[datetime]] = defaultdict(list)
+def subject_times(rows: Sequence[tuple[datetime, tuple[str, ...], int]],
+                  watchlist: str) -> dict[TrendSubject, list[tuple[datetime, int]]]:
+    """(time, feed id) of escalation-scored items per subject: the watchlist, and each actor named."""
+    times: dict[TrendSubject, list[tuple[datetime, int]]] = defaultdict(list)
     whole = TrendSubject(watchlist, f"{watchlist} escalation", watchlist)
-    for at, actors in rows:
-        times[whole].append(at)
+    for at, actors, feed in rows:
+        times[whole].append((at, feed))
         for actor in actors:
-            times[TrendSubject(f"{watchlist}/{actor}", f"{actor} + escalation", watchlist)].append(at)
+            times[TrendSubject(f"{watchlist}/{actor}", f"{actor} + escalation", watchlist)].append((at, feed))
     return times
 
 
@@ -70,26 +70,27 @@ def evaluate(s: Session, watchlists: Sequence[Watchlist], now: datetime) -> int:
             continue
         reach = now - trends.WEEK * policy.weeks - policy.window
         rows = story_rows.escalation_scores(s, wl.name, reach, now)
-        for subject, times in subject_times(rows, wl.name).items():
-            if sum(1 for t in times if t > now - policy.window) < policy.min_count:
+        for subject, entries in subject_times(rows, wl.name).items():
+            recent = {feed for at, feed in entries if at > now - policy.window}
+            if sum(1 for at, _ in entries if at > now - policy.window) < policy.min_count:
                 continue  # a quiet subject cannot spike: skip the baseline
-            decision = trends.trend(times, subject, now=now, history_start=start, policy=policy)
+            decision = trends.trend([at for at, _ in entries], subject, now=now, history_start=start, policy=policy)
             last = story_rows.last_alert_at(s, wl.name, f"trend:{subject.key}")
             if trends.alert_due(decision, last, now, policy):
-                written += _write(s, decision, channels, now)
+                written += _write(s, decision, channels, now, sources=len(recent))
     return written
 
 
-def _write(s: Session, decision: TrendDecision, channels: tuple[str, ...], now: datetime) -> int:
+def _write(s: Session, decision: TrendDecision, channels: tuple[str, ...], now: datetime, *, sources: int) -> int:
     subject = decision.subject
     actor = subject.key.split("/", 1)[1] if "/" in subject.key else None
     message = AlertMessage(alert_id=0, watchlist=subject.watchlist, severity=Severity.WARNING,
                            score=float(decision.count), title=f"Trend: {decision.explanation}", link="",
                            feed="trend", published=now, summary=decision.explanation,
-                           actors=(actor,) if actor else (), sources=decision.count)
+                           actors=(actor,) if actor else (), sources=sources)
     alert_id = write_alert(s, repo.NewAlert(
         dedup_key=trends.trend_alert_key(subject, now), item_id=None, watchlist=subject.watchlist,
         severity=int(Severity.WARNING), score=float(decision.count), message=message.to_json(), channels=channels,
         subject=f"trend:{subject.key}", kind="trend"), now,
-        count=decision.count, ratio=decision.ratio, z=decision.z, explanation=decision.explanation)
+        count=decision.count, sources=sources, ratio=decision.ratio, z=decision.z, explanation=decision.explanation)
     return 0 if alert_id is None else 1

@@ -27,7 +27,8 @@ def feeds(engine: Engine) -> list[dict[str, Any]]:
         counts = repo.item_counts(s)
         rows = repo.all_feeds(s)
     return [{
-        "name": f.name, "url": redact(f.url), "state": feed_state(f.enabled, f.status, f.consecutive_failures),
+        "name": f.name, "url": redact(f.url),
+        "state": feed_state(f.enabled, f.status, f.health, f.consecutive_failures),
         "tags": list(f.tags), "interval": f.interval, "items": counts.get(f.id or 0, 0),
         "last_polled_at": _iso(f.last_polled_at), "last_success_at": _iso(f.last_success_at),
         "last_new_item_at": _iso(f.last_new_item_at), "next_poll_at": _iso(f.next_poll_at),

@@ -52,9 +52,12 @@ def test_failed_alert_is_listed_shown_and_retried(tmp_path: Path, feed_server: H
     assert usage.returncode == 2
     missing = run_monitor("alerts", "retry", "9999", "--config", str(config))  # like `alerts show 9999`
     assert missing.returncode == 2 and "no alert 9999" in missing.stderr and "queued" not in missing.stdout
-    retried = run_monitor("alerts", "retry", "--failed", "--send", "--config", str(config))
+    queued = run_monitor("alerts", "retry", "1", "--config", str(config))
+    assert "1 failed delivery queued again" in queued.stdout and webhook.accepted("/hook") == []
+    # queued already, so nothing to queue again, but --send still sends what is pending
+    retried = run_monitor("alerts", "retry", "1", "--send", "--config", str(config))
     assert retried.returncode == 0, retried.stderr
-    assert "1 failed delivery queued again" in retried.stdout and "delivered 1" in retried.stdout
+    assert "0 failed deliveries queued again" in retried.stdout and "delivered 1" in retried.stdout
     assert len(webhook.accepted("/hook")) == 1
     listing = run_monitor("alerts", "list", "--config", str(config))
     assert "hook=delivered" in listing.stdout

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from monitor.core.health import FAILING, GONE, OK, SILENT, FeedState, HealthRules, assess, notice
+import pytest
+
+from monitor.core.health import FAILING, GONE, OK, SILENT, FeedState, HealthRules, assess, feed_state, notice
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 FEED = FeedState(name="World Desk", url="https://example.org/rss", status="active", consecutive_failures=0,
@@ -30,3 +32,13 @@ def test_notices_say_what_happened() -> None:
     assert "recovered (was failing)" in recovered.subject and "Last error" not in recovered.text
     assert "silent" in notice(FEED, SILENT, OK, NOW).subject
     assert "410" in notice(FEED, GONE, OK, NOW).subject
+
+
+@pytest.mark.parametrize(("enabled", "status", "health_", "failures", "state"), [
+    (True, "active", "ok", 0, "ok"), (True, "active", "ok", 2, "retrying"), (True, "active", "failing", 5, "failing"),
+    (True, "active", "silent", 0, "silent"), (True, "gone", "gone", 1, "gone"),
+    (False, "active", "failing", 9, "disabled"), (True, "active", "silent", 1, "retrying"),
+])
+def test_one_word_for_a_feed_everywhere(enabled: bool, status: str, health_: str, failures: int, state: str) -> None:
+    # `failing` only once the ops channel was told (past polling.health.failures): below that, `retrying`
+    assert feed_state(enabled, status, health_, failures) == state

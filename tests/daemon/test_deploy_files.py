@@ -73,8 +73,11 @@ def _read_by_code(name: str) -> bool:
     return any(f'"{name}"' in path.read_text(encoding="utf-8") for path in sources)
 
 
+TOKEN = "t" * 16  # listening beyond loopback needs one (MONITOR_HTTP_TOKEN)
+
+
 def _port(listen: str) -> int:
-    return HttpSettings(listen=listen).address[1]
+    return HttpSettings(listen=listen, token=TOKEN).address[1]
 
 
 def test_dockerfile_runs_the_real_entry_point_as_a_non_root_user() -> None:
@@ -104,7 +107,8 @@ def test_dockerfile_port_env_and_paths_match_the_code() -> None:
         assert (ROOT / source).exists(), source
 
 
-def test_compose_service_matches_the_image_and_the_configuration(tmp_path: Path) -> None:
+def test_compose_service_matches_the_image_and_the_configuration(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     compose = _compose()
     services = compose["services"]
     assert set(services) == {"monitor", "postgres", "mailpit"}
@@ -142,7 +146,11 @@ def test_compose_service_matches_the_image_and_the_configuration(tmp_path: Path)
     # Docker's stop timeout outlasts the daemon's drain.
     assert parse_duration(monitor["stop_grace_period"]) > MonitorSettings().shutdown_grace
 
+    # Listening beyond the container's loopback: compose refuses to start without the page's token.
+    assert env["MONITOR_HTTP_TOKEN"].startswith("${MONITOR_HTTP_TOKEN:?")
+
     # With the compose environment, a config using the documented channel loads and listens where published.
+    monkeypatch.setenv("MONITOR_HTTP_TOKEN", TOKEN)  # read from the process environment, as in the container
     config = write_config(tmp_path / "config", channels={"mailpit": {"urls": [MAILPIT_CHANNEL]}})
     loaded = load_config(config, env=env)
     assert loaded.channels["mailpit"].urls == (
@@ -174,12 +182,13 @@ def test_systemd_unit_runs_the_daemon_reloads_with_sighup_and_waits_for_the_drai
 
 @pytest.mark.parametrize("listen", ["0.0.0.0:8787", "[::1]:9000", "monitor.internal:80"])
 def test_listen_addresses_that_deployments_use_are_valid(listen: str) -> None:
-    host, port = HttpSettings(listen=listen).address
+    host, port = HttpSettings(listen=listen, token=TOKEN).address
     assert host and 0 < port < 65536
 
 
-def test_monitor_http_listen_overrides_and_is_validated(tmp_path: Path) -> None:
+def test_monitor_http_listen_overrides_and_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = write_config(tmp_path / "config")
+    monkeypatch.setenv("MONITOR_HTTP_TOKEN", TOKEN)
     assert load_config(config, env={"MONITOR_HTTP_LISTEN": "0.0.0.0:9100"}).settings.http.address == ("0.0.0.0", 9100)
     with pytest.raises(ConfigError) as caught:
         load_config(config, env={"MONITOR_HTTP_LISTEN": "nowhere"})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -43,7 +44,7 @@ def test_metrics_health_and_api_after_a_known_run(tmp_path: Path, feed_server: H
     config = write_config(tmp_path / "config",
                           feeds=[{"url": feed_server.url("/a.xml"), "name": "A"},
                                  {"url": feed_server.url("/missing.xml"), "name": "Missing"}],
-                          watchlists={"test": wl}, settings=daemon_settings(port=port))
+                          watchlists={"test": wl}, settings=_told_at_first_failure(daemon_settings(port=port)))
     daemon = start_daemon(config)
     daemon.wait_for("alert_delivered")
     daemon.wait_for("feed_fetch_failed", where=lambda e: e.get("feed") == "Missing")
@@ -104,3 +105,9 @@ def test_metrics_health_and_api_after_a_known_run(tmp_path: Path, feed_server: H
     assert daemon.stop() == 0
     wait_until(lambda: _health("--check", "--address", f"127.0.0.1:{port}").returncode == 1,
                message="health check fails after shutdown")
+
+
+def _told_at_first_failure(settings: dict[str, Any]) -> dict[str, Any]:
+    """A feed is `failing` once the ops channel would hear of it; here after one failure, so the run is short."""
+    settings["polling"] = {**settings["polling"], "health": {"failures": 1}}
+    return settings

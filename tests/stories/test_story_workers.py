@@ -4,6 +4,8 @@ MONITOR_TEST_DB=postgresql, two runtimes in one process standing for two daemons
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from monitor.usecases import workers
+from monitor.store.tables import FeedRow
+from monitor.usecases import poll, workers
 from monitor.usecases.story_cache import CATCH_UP
 from tests.alerts.helpers import Setup
 from tests.stories.helpers import many_feeds, webhook_channel
@@ -86,3 +89,41 @@ def test_a_worker_catches_up_once_per_item_and_not_more_often_than_its_period(
     finally:
         b.close()
         a.close()
+
+
+def test_copies_reaching_three_workers_at_once_make_one_story_and_one_first_alert(
+        tmp_path: Path, feed_server: HttpServer, webhook: WebhookReceiver, database_url: str) -> None:
+    """Issue 16, row 12: twelve outlets carry one new story, three workers poll four each, all at the same moment."""
+    a = many_feeds(tmp_path, feed_server, database_url, 12, WIRE, webhook_channel(webhook.port))
+    b = _two_workers(a)
+    c = Setup(a.config_dir, clock=a.clock)
+    c.rt.story_cache.load(c.rt.engine, a.clock(), 48 * 3600.0)
+    for worker in (a, b, c, a, b):
+        workers.heartbeat(worker.rt)
+    trio = (a, b, c)
+    try:
+        assert all(w.rt.story_cache.peers for w in trio)
+        claimed = [poll.claim_due(w.rt, limit=4) for w in trio]
+        assert sorted(len(feeds) for feeds in claimed) == [4, 4, 4]
+        start = threading.Barrier(3)
+
+        async def refresh_all(worker: Setup, feeds: list[FeedRow]) -> None:
+            await asyncio.gather(*(poll.refresh_feed(worker.rt, f) for f in feeds))
+
+        def refresh(worker: Setup, feeds: list[FeedRow]) -> None:
+            asyncio.set_event_loop(worker.loop)
+            start.wait()
+            worker.loop.run_until_complete(refresh_all(worker, feeds))
+
+        threads = [threading.Thread(target=refresh, args=pair) for pair in zip(trio, claimed, strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert query(database_url, "select count(*) from items") == [(12,)]
+        assert query(database_url, "select count(distinct story_id) from items") == [(1,)]
+        kinds = [kind for (kind,) in query(database_url, "select kind from alerts order by id")]
+        assert kinds.count("story_first") == 1 and kinds.count("story_update") <= 1, kinds
+    finally:
+        for worker in (c, b, a):
+            worker.close()

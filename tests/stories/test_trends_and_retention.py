@@ -55,8 +55,25 @@ def test_a_surge_about_one_actor_gives_exactly_one_trend_alert(tmp_path: Path, d
         ((subject, message),) = _trend_alerts(database_url)
         assert subject == f"trend:escalation/{LAVROV}"
         assert message["summary"].startswith(f"{LAVROV} + escalation: 16 items in the last hour, baseline 2.0")
+        assert message["sources"] == 1  # sixteen items, all from one feed: one source
         assert query(database_url, "select channel, status from deliveries") == [("desk", "pending")]
         assert query(database_url, "select item_id from alerts") == [(None,)]
+    finally:
+        engine.dispose()
+
+
+def test_a_trend_counts_the_feeds_it_came_from_as_its_sources(tmp_path: Path, database_url: str) -> None:
+    config = _config(tmp_path, database_url)
+    engine = engine_at_head(database_url)
+    try:
+        feeds = [add_feed(engine, name) for name in ("Wire", "Daily", "Radio")]
+        _steady(engine, feeds[0])
+        for n, feed in enumerate(feeds):
+            surge = [NOW - timedelta(minutes=50) + timedelta(minutes=3 * k) for k in range(5)]
+            add_scored(engine, feed, surge, actors=[LAVROV], prefix=f"s{n}")
+        assert trends.run_trends(engine, config, "w1", NOW) == 1
+        ((_subject, message),) = _trend_alerts(database_url)
+        assert message["sources"] == 3
     finally:
         engine.dispose()
 

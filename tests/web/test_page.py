@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -62,7 +63,8 @@ def running(tmp_path: Path, feed_server: HttpServer) -> Iterator[tuple[Daemon, s
     config = write_config(tmp_path / "config",
                           feeds=[{"url": feed_server.url("/world.xml"), "name": "World Desk"},
                                  {"url": feed_server.url("/broken.xml"), "name": "Broken Wire"}],
-                          watchlists={"test": watchlist("alpha")}, settings=daemon_settings(port=port))
+                          watchlists={"test": watchlist("alpha")},
+                          settings=_told_at_first_failure(daemon_settings(port=port)))
     daemon = Daemon(config)
     try:
         daemon.wait_for("alert_delivered")
@@ -100,3 +102,9 @@ def test_page_renders_real_alerts_top_items_and_feed_health_in_chromium(
     # The header bar (#1d2330) and the warning badge (#e67e22) are drawn: the page rendered, styles applied.
     assert counts.get((0x1D, 0x23, 0x30), 0) > WIDTH * 20
     assert counts.get((0xE6, 0x7E, 0x22), 0) > 100
+
+
+def _told_at_first_failure(settings: dict[str, Any]) -> dict[str, Any]:
+    """A feed is `failing` once the ops channel would hear of it; here after one failure, so the run is short."""
+    settings["polling"] = {**settings["polling"], "health": {"failures": 1}}
+    return settings
