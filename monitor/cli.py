@@ -76,13 +76,13 @@ def score(source: str, config_dir: str | None, watchlist_name: str | None, as_js
         sys.exit(EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_RUNTIME)
     from monitor.commands.score import as_table, to_json, would_alert
 
-    for label, scores in results:
+    for label, language, scores in results:
         if as_json:
             for s in scores:
                 data = to_json(s, alert=would_alert(config, s), item=label if len(results) > 1 else None)
-                click.echo(json.dumps(data, ensure_ascii=False))
+                click.echo(json.dumps({**data, "language": language}, ensure_ascii=False))
         else:
-            click.echo(as_table(label, scores))
+            click.echo(as_table(f"{label} [{language or 'language unknown'}]", scores))
 
 
 @cli.command()

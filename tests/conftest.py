@@ -84,6 +84,7 @@ def start_monitor(*args: str, slack_base: str | None = None, env: dict[str, str]
 
 
 def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] | None = None,
-                timeout: float = 120, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True,
+                timeout: float = 120, cwd: Path | None = None,
+                input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True, input=input_text,
                           timeout=timeout, env=_environment(env, slack_base), cwd=cwd or ROOT)

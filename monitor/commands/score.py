@@ -15,6 +15,7 @@ from monitor.core.html import html_to_text
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Score
 from monitor.errors import ConfigError, ConfigProblem, MonitorError
+from monitor.feeds.language import item_language
 from monitor.feeds.parse import parse_feed
 
 
@@ -36,7 +37,10 @@ def _read(source: str) -> tuple[bytes, str, str]:
         raise MonitorError(f"cannot read {source}: {exc.strerror}") from exc
 
 
-def score_source(config: Config, source: str, watchlist: str | None) -> list[tuple[str, list[Score]]]:
+Scored = tuple[str, str | None, list[Score]]  # label, language scored in, scores
+
+
+def score_source(config: Config, source: str, watchlist: str | None) -> list[Scored]:
     watchlists = [w for w in config.watchlists if watchlist is None or w.name == watchlist]
     if not watchlists:
         known = ", ".join(w.name for w in config.watchlists) or "none"
@@ -47,12 +51,19 @@ def score_source(config: Config, source: str, watchlist: str | None) -> list[tup
     if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")):
         parsed = parse_feed(content, feed=source, url=base, now=datetime.now(UTC), content_type=content_type)
         if parsed.items:
-            return [(item.title, scorer.score(item.document, language=item.language)) for item in parsed.items]
+            return [_scored(scorer, item.title, item.document, item.language) for item in parsed.items]
     text = content.decode("utf-8", errors="replace")
     if "html" in content_type or head.startswith((b"<!doctype html", b"<html")):
-        return [(source, scorer.score(Document.from_text(html_to_text(text))))]  # a page: its text is one title
+        return [_scored(scorer, source, Document.from_text(html_to_text(text)))]  # a page: its text is one title
     raw = Document.from_text(text)  # title and body split first: cleaning turns newlines into spaces
-    return [(source, scorer.score(text_document(raw.title, raw.body)))]
+    return [_scored(scorer, source, text_document(raw.title, raw.body))]
+
+
+def _scored(scorer: Scorer, label: str, document: Document, declared: str | None = None) -> Scored:
+    """As the parse workers score an item: in the language of its text where it can be told, else the one
+    declared."""
+    language = item_language(document.title, document.body, declared)
+    return label, language, scorer.score(document, language=language)
 
 
 def text_document(title: str, body: str = "") -> Document:

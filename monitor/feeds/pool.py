@@ -35,6 +35,7 @@ from monitor.core.fingerprint import Fingerprint, fingerprints_of
 from monitor.core.scoring import Scorer
 from monitor.domain import Item, Score, Watchlist
 from monitor.errors import ParseError
+from monitor.feeds.language import item_language
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
 T = TypeVar("T")
@@ -141,12 +142,20 @@ def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None,
         parsed = replace(parsed, items=sorted(parsed.items, key=lambda i: i.published, reverse=True)[:limits.max_items])
     tags = parse.get("tags", ())
     start = time.perf_counter()
+    parsed = _with_languages(parsed, known)
     fresh = [i for i in parsed.items if i.uid not in known]
     scores, set_aside = _score_all(scorer, fresh, tags, limits.item_seconds if in_worker else 0.0)
     scoring = time.perf_counter() - start
     prints = fingerprints_of([(i.title, i.summary) for i in fresh])
     return Ingested(parsed, scores, {i.uid: fp for i, fp in zip(fresh, prints, strict=True)}, scoring,
                     set_aside, cut)
+
+
+def _with_languages(parsed: ParsedFeed, known: frozenset[str]) -> ParsedFeed:
+    """The new items with the language of their text (monitor.feeds.language); known ones are not read again."""
+    items = [i if i.uid in known else replace(i, language=item_language(i.title, i.summary, i.language))
+             for i in parsed.items]
+    return replace(parsed, items=items)
 
 
 def _score_all(scorer: Scorer, items: Sequence[Item], tags: Sequence[str],
