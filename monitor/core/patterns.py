@@ -16,6 +16,7 @@ cannot, but it reads a few things differently from Python, and a pattern must me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,10 @@ class Pattern:
 def compile_pattern(source: str) -> Pattern:
     """RE2 for `source`, with Python's Unicode meaning of `\\w`, `\\d` and edge `\\b` (see the module docstring).
     A pattern with a capital letter matches case-insensitively: the text it runs over is lowercase."""
+    try:  # a plain syntax error in Python's words, which name it better than RE2's of the rewritten pattern
+        re.compile(source)
+    except re.error as exc:
+        raise PatternError(f"invalid regular expression: {exc}") from None
     branches = [_branch(part, i) for i, part in enumerate(_split_alternatives(source))]
     options = re2.Options()
     options.log_errors = False  # the error is raised to the config check; RE2 would also print it to stderr

@@ -71,13 +71,13 @@ def evaluate(s: Session, watchlists: Sequence[Watchlist], now: datetime) -> int:
         reach = now - trends.WEEK * policy.weeks - policy.window
         rows = story_rows.escalation_scores(s, wl.name, reach, now)
         for subject, entries in subject_times(rows, wl.name).items():
-            recent = {feed for at, feed in entries if at > now - policy.window}
-            if sum(1 for at, _ in entries if at > now - policy.window) < policy.min_count:
+            recent = [feed for at, feed in entries if at > now - policy.window]
+            if len(recent) < policy.min_count:
                 continue  # a quiet subject cannot spike: skip the baseline
             decision = trends.trend([at for at, _ in entries], subject, now=now, history_start=start, policy=policy)
             last = story_rows.last_alert_at(s, wl.name, f"trend:{subject.key}")
             if trends.alert_due(decision, last, now, policy):
-                written += _write(s, decision, channels, now, sources=len(recent))
+                written += _write(s, decision, channels, now, sources=len(set(recent)))
     return written
 
 

@@ -4,16 +4,14 @@ same html_to_text, so `monitor score` and `monitor evaluate` score what the daem
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from monitor.cli import cli
-from tests.support.configdir import ROOT, write_config
+from tests.conftest import run_monitor
+from tests.support.configdir import write_config
 
 CLEAN = "Russia threatens NATO with nuclear strike"
 DIRTY = (
@@ -34,9 +32,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _score_stdin(config: Path, text: str) -> list[dict[str, object]]:
-    env = {k: v for k, v in os.environ.items() if k not in ("MONITOR_DATABASE_URL", "MONITOR_CONFIG")}
-    result = subprocess.run([sys.executable, "-m", "monitor", "score", "-", "--config", str(config), "--json"],
-                            input=text, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=False)
+    result = run_monitor("score", "-", "--config", str(config), "--json", input_text=text)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines()]
 
