@@ -122,13 +122,15 @@ class AlertRow(SQLModel, table=True):
     severity: int
     score: float
     message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed
+    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed, held (held_by says why)
     created_at: datetime = Field(index=True)
     # The story or item the alert is about ("item:42", "url:<digest>"): the re-alert window is per
     # (watchlist, subject), and the dedup key is (watchlist, subject, severity).
     subject: str = Field(default="", max_length=300, index=True)
     kind: str = Field(default="item", max_length=20)  # item, story_first, story_update, deescalation, trend
     story_id: str | None = Field(default=None, max_length=300, index=True)
+    # Recorded but not sent (issue 17): "silence:<id>", "snoozed" or "acked"; the alert has no deliveries.
+    held_by: str | None = Field(default=None, max_length=100)
 
 
 class DeliveryRow(SQLModel, table=True):
@@ -210,3 +212,6 @@ class JobRunRow(SQLModel, table=True):
     period: str = Field(max_length=100)
     worker: str = Field(max_length=100)
     started_at: datetime
+
+
+from monitor.store import desk_tables  # noqa: E402, F401  (the desk's tables join this metadata)
