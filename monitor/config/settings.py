@@ -119,6 +119,20 @@ class HttpSettings(Strict):
     # Host names the page and API answer to besides the listen host and localhost: a server that answers any Host
     # can be read by any web site a browser on its network visits (DNS rebinding).
     allowed_hosts: tuple[str, ...] = ()
+    # The console's address as analysts reach it (through a proxy, say): alert messages link to stories and carry
+    # one-click useful / noise / snooze links under it. Without it, messages carry no links.
+    public_url: str | None = None
+    # A header set by a reverse proxy that has authenticated the user (e.g. X-Forwarded-User): trusted only when
+    # named here, and only for a user that `monitor users add` knows (the role comes from there).
+    user_header: str | None = None
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"expected an http(s) URL such as https://monitor.example.org, not {value!r}")
+        return None if value is None else value.rstrip("/")
 
     @field_validator("token")
     @classmethod
