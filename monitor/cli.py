@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from monitor.commands import operations
+from monitor.commands import operations, users
 from monitor.commands.options import EXIT_RUNTIME, EXIT_USAGE, config_option, load
 from monitor.errors import ConfigError, MonitorError
 from monitor.runtime import logging as logsetup
@@ -209,7 +209,7 @@ def backtest(config_dir: str | None, since: str, watchlist_name: str | None, cha
         click.echo(f"chart: {chart_path}")
 
 
-for command in operations.COMMANDS:
+for command in (*operations.COMMANDS, users.users):
     cli.add_command(command)
 
 

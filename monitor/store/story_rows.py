@@ -195,6 +195,10 @@ def save_alert_state(session: Session, story_id: str, watchlist: str, state: Sto
     table = StoryAlertRow.__table__.c  # type: ignore[attr-defined]
     session.execute(stmt.on_conflict_do_update(index_elements=["story_id", "watchlist"], set_=values,
                                                where=table.alerts <= state.alerts))
+    severity = case((col(StoryRow.alert_severity) < int(state.severity), int(state.severity)),
+                    else_=col(StoryRow.alert_severity))
+    session.execute(update(StoryRow).where(col(StoryRow.id) == story_id)
+                    .values(alerted_at=now, alert_severity=severity))
 
 
 def alerted_since(session: Session, watchlists: Sequence[str], since: datetime) -> list[StoryAlertRow]:

@@ -79,6 +79,10 @@ class StoryRow(SQLModel, table=True):
     title: str = ""
     sources: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     best_score: float = 0.0
+    # The console's inbox (issue 17) is the stories that alerted, newest alert first: kept here, written with the
+    # story's alert state, so a page of 500,000 items' stories is one indexed read, not a GROUP BY over alerts.
+    alerted_at: datetime | None = Field(default=None, index=True)
+    alert_severity: int = 0
 
 
 class StoryAlertRow(SQLModel, table=True):
