@@ -84,15 +84,35 @@ class Rendered:
     slack: str = ""  # mrkdwn section, at most 3,000 characters
 
 
+# What a one-click link says; the console decides what the action does (a snooze lasts 24 hours there).
+ACTION_LABELS = {"useful": "Useful", "noise": "Noise", "snooze": "Snooze 24h"}
+
+
+def _links(message: AlertMessage) -> dict[str, Any]:
+    """The console page and one-click links as template values: empty without http.public_url, so a template
+    tests `alert.page_url` and shows nothing then. Only http(s) URLs pass, like every other link."""
+    links = message.links
+    page = http_url(links.page) if links else ""
+    if links is None or not page:
+        return {"page_url": "", "actions": []}
+    actions = [{"action": a, "label": ACTION_LABELS.get(a, a.title()), "url": http_url(url)}
+               for a, url in links.actions if http_url(url)]
+    return {"page_url": page, "actions": actions}
+
+
 def _view(message: AlertMessage, top: int) -> dict[str, Any]:
-    contributions = sorted(message.contributions, key=lambda c: -abs(c.value))[:top]
+    # A contribution worth nothing is a note (an article that could not be read): said once, not listed as a term.
+    contributions = sorted((c for c in message.contributions if c.value), key=lambda c: -abs(c.value))[:top]
+    notes = list(dict.fromkeys(one_line(c.detail, 300) for c in message.contributions if not c.value and c.detail))
     return {
+        **_links(message),
         "alert_id": message.alert_id, "watchlist": message.watchlist, "severity": message.severity.label,
         "score": message.score, "title": one_line(message.title), "link": one_line(message.link, 2000),
         "feed": one_line(message.feed, 200), "sources": message.sources,
         "published": message.published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "actors": [one_line(a, 80) for a in message.actors], "terms": [one_line(t, 80) for t in message.terms],
         "contributions": [{"kind": c.kind, "term": one_line(c.term, 60), "value": c.value} for c in contributions],
+        "notes": notes,
     }
 
 

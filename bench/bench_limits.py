@@ -32,7 +32,7 @@ from monitor.config import load_config  # noqa: E402
 from monitor.core import normalize  # noqa: E402
 from monitor.core.scoring import Scorer  # noqa: E402
 from monitor.domain import Item  # noqa: E402
-from monitor.feeds import pool  # noqa: E402
+from monitor.feeds import itemlimit  # noqa: E402
 
 
 def best(fn: Callable[[], object], count: int, runs: int = 5) -> float:
@@ -51,10 +51,11 @@ def main() -> None:
     docs = load_items(args.corpus)
     items = [Item(str(n), "f", d.title, "", d.body, datetime.now(UTC)) for n, d in enumerate(docs)]
     scorer = Scorer(load_config(ROOT / "config", env={}).watchlists)
-    signal.signal(signal.SIGALRM, pool._on_alarm)  # as a worker process has it
+    signal.signal(signal.SIGALRM, itemlimit.on_alarm)  # as a worker process has it
 
-    bare = best(lambda: pool._score_all(scorer, items, (), 0.0), len(items))
-    guarded = best(lambda: pool._score_all(scorer, items, (), 2.0), len(items))
+    scored = [(i.uid, i.document, i.language) for i in items]
+    bare = best(lambda: itemlimit.score_all(scorer, scored, (), 0.0), len(items))
+    guarded = best(lambda: itemlimit.score_all(scorer, scored, (), 2.0), len(items))
     print(f"items: {len(items)}")
     print(f"score, bare:                {bare:8.2f} us/item")
     print(f"score, item time limit on:  {guarded:8.2f} us/item   ratio {guarded / bare:.3f}")

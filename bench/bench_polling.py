@@ -139,6 +139,7 @@ def role_ours(config_dir: str, scenario: str) -> None:
           "new_items": sum(o.new_items for o in outcomes), "feeds": len(outcomes),
           "not_modified": sum(o.status == "not_modified" for o in outcomes),
           "failed": sum(o.status == "failed" for o in outcomes),
+          "articles": sum(o.articles for o in outcomes), "articles_read": sum(o.articles_read for o in outcomes),
           "peak_mb_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
           "peak_mb_worker": emit_peaks.get("workers", 0.0)})
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from monitor.commands import operations, users
+from monitor.commands import operations, silence, users
 from monitor.commands.options import EXIT_RUNTIME, EXIT_USAGE, config_option, load
+from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.runtime import logging as logsetup
 
@@ -86,18 +87,28 @@ def score(source: str, config_dir: str | None, watchlist_name: str | None, as_js
 
 
 @cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @config_option
 @click.option("--watchlist", "watchlist_name", default=None, help="Only this watchlist.")
 @click.option("--min-auc", type=float, default=None, help="Exit 1 when a watchlist's AUC is below this.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per watchlist.")
-def evaluate(file: Path, config_dir: str | None, watchlist_name: str | None, min_auc: float | None,
-             as_json: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per watchlist (per week with --feedback).")
+@click.option("--feedback", is_flag=True, help="Instead of a file: analysts' verdicts per watchlist and ISO week.")
+@click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True,
+              help="With --feedback: this many weeks, the current one included.")
+def evaluate(file: Path | None, config_dir: str | None, watchlist_name: str | None, min_auc: float | None,
+             as_json: bool, feedback: bool, weeks: int) -> None:
     """Score a labelled file (CSV or YAML: text, label 0/1/2 or expected severity): AUC, precision and recall at
-    each severity, the confusion table and the worst misses."""
+    each severity, the confusion table and the worst misses. With --feedback, what analysts marked useful or
+    noise per watchlist and week, with the noise share and the top noise reasons."""
     from monitor.commands.evaluate import read_labelled, render, score_file, to_json
 
+    if (file is None) != feedback:
+        raise click.UsageError("give a labelled FILE or --feedback (one of them)")
     config = load(config_dir)
+    if feedback:
+        _feedback(config, weeks, watchlist_name, as_json)
+        return
+    assert file is not None
     try:
         reports = score_file(config, read_labelled(file), watchlist_name)
     except ConfigError as exc:
@@ -108,6 +119,17 @@ def evaluate(file: Path, config_dir: str | None, watchlist_name: str | None, min
         click.echo(json.dumps(to_json(name, report)) if as_json else render(name, report) + "\n")
     if min_auc is not None and any(r.auc is None or r.auc < min_auc for r in reports.values()):
         sys.exit(EXIT_RUNTIME)
+
+
+def _feedback(config: Config, weeks: int, watchlist_name: str | None, as_json: bool) -> None:
+    from monitor.commands import feedback
+
+    rows = feedback.figures(config, weeks, watchlist_name)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(feedback.to_json(row)))
+    else:
+        click.echo(feedback.render(rows, weeks))
 
 
 @cli.command()
@@ -209,7 +231,7 @@ def backtest(config_dir: str | None, since: str, watchlist_name: str | None, cha
         click.echo(f"chart: {chart_path}")
 
 
-for command in (*operations.COMMANDS, users.users):
+for command in (*operations.COMMANDS, users.users, silence.silence):
     cli.add_command(command)
 
 

@@ -71,14 +71,17 @@ class Item:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """What is scored. Spans in explanations index into `text` (title, newline, body)."""
+    """What is scored. Spans in explanations index into `text`: the title (the headline), a newline, the body (the
+    feed's summary), and for a candidate whose article was read (issue 18), a newline and the article's main text."""
 
     title: str
     body: str = ""
+    article: str = ""
 
     @property
     def text(self) -> str:
-        return f"{self.title}\n{self.body}" if self.body else self.title
+        text = f"{self.title}\n{self.body}" if self.body else self.title
+        return f"{text}\n{self.article}" if self.article else text
 
     @classmethod
     def from_text(cls, text: str) -> Document:
@@ -96,6 +99,7 @@ class FeedSpec:
     tags: tuple[str, ...] = ()
     language: str | None = None
     enabled: bool = True
+    fulltext: str = "auto"  # auto: read the article of candidates; always: of every new item; never
 
 
 # --- watchlists (built by monitor.config from YAML, consumed by monitor.core) ---
@@ -199,6 +203,7 @@ class Contribution:
     span: tuple[int, int]  # [start, end) into Document.text
     value: float
     detail: str = ""
+    part: str = ""  # where it was found: headline, summary or article; "" for the item as a whole
 
 
 @pickled_by_slots
@@ -219,6 +224,15 @@ class Score:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertLinks:
+    """Where a person acts on an alert (issue 17): its page in the console and one-click actions, as plain URLs so
+    that `alerts` renders them without knowing how they are signed."""
+
+    page: str
+    actions: tuple[tuple[str, str], ...] = ()  # (action, url): useful, noise, snooze
+
+
+@dataclass(frozen=True, slots=True)
 class AlertMessage:
     """Everything a channel needs to tell a person about one alert."""
 
@@ -235,6 +249,9 @@ class AlertMessage:
     terms: tuple[str, ...] = ()
     contributions: tuple[Contribution, ...] = field(default_factory=tuple)
     sources: int = 1
+    # Made at send time and never stored: a token is a credential, and one signed when the alert was written
+    # would start its week of validity before a digest or quiet hours let the message out. Not in to_json.
+    links: AlertLinks | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -243,7 +260,7 @@ class AlertMessage:
             "published": self.published.isoformat(), "summary": self.summary, "actors": list(self.actors),
             "terms": list(self.terms), "sources": self.sources,
             "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value,
-                               "detail": c.detail} for c in self.contributions],
+                               "detail": c.detail, "part": c.part} for c in self.contributions],
         }
 
     @classmethod
@@ -255,7 +272,7 @@ class AlertMessage:
             summary=str(data.get("summary", "")), actors=tuple(data.get("actors", ())),
             terms=tuple(data.get("terms", ())), sources=int(data.get("sources", 1)),
             contributions=tuple(Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])),
-                                             float(c["value"]), c.get("detail", ""))
+                                             float(c["value"]), c.get("detail", ""), c.get("part", ""))
                                 for c in data.get("contributions", ())),
         )
 

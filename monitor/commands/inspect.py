@@ -12,6 +12,7 @@ from monitor.domain import Severity
 from monitor.store import cluster, repo
 from monitor.store.db import make_engine, session
 from monitor.store.migrate import ensure_schema
+from monitor.store.tables import AlertRow
 
 
 def _when(value: datetime | None) -> str:
@@ -22,6 +23,11 @@ def _open(config: Config) -> Session:
     engine = make_engine(config.database_url)
     ensure_schema(engine)
     return session(engine)
+
+
+def _status(alert: AlertRow) -> str:
+    """A held alert says by what: `held (silence:3)`, `held (snoozed)`."""
+    return f"{alert.status} ({alert.held_by})" if alert.held_by else alert.status
 
 
 def alerts_table(config: Config, status: str | None, limit: int) -> str:
@@ -37,7 +43,7 @@ def alerts_table(config: Config, status: str | None, limit: int) -> str:
         if d.status != "delivered" and d.last_error:
             errors.append(f"alert {d.alert_id} -> {d.channel} (attempt {d.attempts}): {d.last_error}")
     rows = [
-        (a.id, _when(a.created_at), a.watchlist, Severity(a.severity).label, f"{a.score:.1f}", a.status,
+        (a.id, _when(a.created_at), a.watchlist, Severity(a.severity).label, f"{a.score:.1f}", _status(a),
          str(a.message.get("title", "")), "; ".join(per_alert.get(a.id or 0, [])))
         for a in alerts
     ]

@@ -18,7 +18,8 @@ def alerts() -> None:
 
 @alerts.command("list")
 @config_option
-@click.option("--status", type=click.Choice(["pending", "failed", "delivered"]), default=None)
+@click.option("--status", type=click.Choice(["pending", "failed", "delivered", "held"]), default=None,
+              help="held: recorded but not sent (a silence, or an acknowledged or snoozed story).")
 @click.option("--limit", default=50, show_default=True)
 def alerts_list(config_dir: str | None, status: str | None, limit: int) -> None:
     """Recent alerts with their delivery state per channel."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from monitor.commands.inspect import _open, _when
+from monitor.commands.inspect import _open, _status, _when
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.domain import Severity
@@ -34,11 +34,13 @@ def show(config: Config, alert_id: int) -> str | None:
         deliveries = repo.deliveries_for(s, [alert_id])
         attempts = outbox.attempts_for(s, alert_id)
     head = (f"alert {alert.id}: {Severity(alert.severity).label} on {alert.watchlist} (score {alert.score:.1f}), "
-            f"{alert.status}\n  {alert.message.get('title', '')}\n  {alert.message.get('link', '')}")
+            f"{_status(alert)}\n  {alert.message.get('title', '')}\n  {alert.message.get('link', '')}")
     rows = [(d.channel, d.status, d.attempts, d.held or "", d.via or "", _when(d.next_attempt_at),
              _when(d.delivered_at), d.last_error or "") for d in deliveries]
     out = [head, "", table(["channel", "status", "attempts", "held", "via", "next attempt", "delivered", "error"],
                            rows, max_width=400)]
+    if alert.held_by and not deliveries:
+        out[1:] = ["", f"  not sent: held by {alert.held_by} (recorded, no deliveries)"]
     if attempts:
         out += ["", table(["time", "channel", "message", "outcome", "error"],
                           [(_when(a.started_at), a.channel, a.send_id, a.outcome, a.error or "") for a in attempts],

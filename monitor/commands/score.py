@@ -81,7 +81,7 @@ def would_alert(config: Config, score: Score) -> bool:
 def to_json(score: Score, *, alert: bool, item: str | None = None) -> dict[str, object]:
     data: dict[str, object] = {
         "watchlist": score.watchlist, "score": score.value, "severity": score.severity.label, "alert": alert,
-        "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value}
+        "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value, "part": c.part}
                           for c in score.contributions],
     }
     if item is not None:
@@ -95,9 +95,9 @@ def as_table(label: str, scores: list[Score]) -> str:
         header = f"{label}\n  watchlist {s.watchlist}: score {s.value:.2f}, severity {s.severity.label}"
         if s.actors:
             header += f"\n  actors: {', '.join(s.actors)}"
-        rows = [(c.kind, c.term, f"{c.span[0]}-{c.span[1]}", f"{c.value:+.2f}", c.detail)
+        rows = [(c.kind, c.term, c.part, f"{c.span[0]}-{c.span[1]}", f"{c.value:+.2f}", c.detail)
                 for c in sorted(s.contributions, key=lambda c: c.span)]
-        blocks.append(header + "\n" + _indent(table(["kind", "term", "span", "value", "detail"], rows)))
+        blocks.append(header + "\n" + _indent(table(["kind", "term", "part", "span", "value", "detail"], rows)))
     return "\n\n".join(blocks)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 from pydantic import field_validator, model_validator
 
@@ -16,6 +17,8 @@ class FeedConfig(Strict):
     tags: tuple[str, ...] = ()
     language: str | None = None
     enabled: bool = True
+    # whose articles are read and scored (issue 18): auto, the candidates'; always, every new item's; never
+    fulltext: Literal["auto", "always", "never"] = "auto"
 
     @field_validator("url")
     @classmethod

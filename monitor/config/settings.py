@@ -62,6 +62,15 @@ class FeedHealthSettings(Strict):
     ops_channel: str | None = None  # a channels.yaml name; unset: feed health changes are only logged
 
 
+class FulltextSettings(Strict):
+    """Reading candidates' articles (issue 18); feeds.yaml's `fulltext:` says which items of a feed."""
+
+    timeout: Duration = Field(default=10.0, gt=0)  # one article, robots.txt and redirects included
+    max_bytes: int = Field(default=2_000_000, gt=0)  # one page; a larger one is cut off and not read
+    budget: Duration = Field(default=20.0, gt=0)  # one poll's articles: the rest are scored on their summary
+    max_text: int = Field(default=50_000, gt=0)  # bytes of main text kept and scored per item
+
+
 class PollingSettings(Strict):
     interval: Duration = 600.0
     min_interval: Duration = 120.0
@@ -74,7 +83,7 @@ class PollingSettings(Strict):
     per_host: int = Field(default=4, gt=0)
     user_agent: str = "escalation-monitor/0.1 (+https://github.com/escalation-monitor)"
     tick: Duration = 5.0  # how often the scheduler looks for due feeds
-    lease: Duration | None = None  # how long a claimed feed stays one worker's; default 2 x timeout + 30s
+    lease: Duration | None = None  # how long a claimed feed is one worker's; default deadline + fulltext.budget + 30s
     adaptive: bool = True  # follow each feed's publishing cadence within min_interval..max_interval
     parse_workers: int | None = Field(default=None, ge=0)  # processes for parsing; None: one per core; 0: a thread
     max_items: int = Field(default=500, gt=0)  # entries taken from one document, the newest
@@ -84,6 +93,7 @@ class PollingSettings(Strict):
     # a name that resolves there); True for internal feeds by name, or when an egress proxy connects for us
     allow_private_networks: bool = False
     health: FeedHealthSettings = FeedHealthSettings()
+    fulltext: FulltextSettings = FulltextSettings()
 
     @model_validator(mode="after")
     def _ordered(self) -> PollingSettings:

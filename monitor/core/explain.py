@@ -31,6 +31,7 @@ COOCCURRENCE_BONUS = 0.5
 MAX_COOCCURRENCE_ACTORS = 3  # extra actors that earn the bonus
 OWN, SHARED, YIELDS = 0, 1, 2  # where a keyword comes from (see _own_first)
 EXAMPLE_LIKENESS = 70.0  # how alike (0-100) an item's title and an analyst's example must be to count
+HEADLINE, SUMMARY, ARTICLE = "headline", "summary", "article"  # Contribution.part
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +62,15 @@ class ItemContext:
 
     text: str  # Document.text: spans index into it
     title_end: int
+    article_start: int  # where Document.article begins in `text` (past its end when there is none)
     folded: Folded
     language: str | None  # base code ("en") or unknown
     cue_hits: tuple[Hit, ...]
     cues: Sequence[Cue]
+
+    def part(self, start: int) -> str:
+        """Where a match at `start` was found: an analyst weighs a headline and an article's tenth paragraph apart."""
+        return HEADLINE if start < self.title_end else ARTICLE if start >= self.article_start else SUMMARY
 
 
 def explain(prepared: Prepared, item: ItemContext, hits: Sequence[Hit]) -> Score:
@@ -112,7 +118,7 @@ def _examples(prepared: Prepared, item: ItemContext, out: list[Contribution]) ->
         value = sign * prepared.wl.examples.weight * likeness / 100
         kind = "alert" if sign > 0 else "ignore"
         out.append(Contribution("example", written, (0, item.title_end), round(value, 3),
-                                f"like {kind} example ({likeness:.0f}% alike)"))
+                                f"like {kind} example ({likeness:.0f}% alike)", HEADLINE))
 
 
 def _capitalised(item: ItemContext, hit: Hit) -> bool:
@@ -123,7 +129,7 @@ def _capitalised(item: ItemContext, hit: Hit) -> bool:
 
 def _add(out: list[Contribution], item: ItemContext, kind: str, hit: Hit, value: float, detail: str) -> None:
     start, end = item.folded.span(hit.start, hit.end)
-    out.append(Contribution(kind, item.text[start:end], (start, end), round(value, 3), detail))
+    out.append(Contribution(kind, item.text[start:end], (start, end), round(value, 3), detail, item.part(start)))
 
 
 def _actors(wl: Watchlist, item: ItemContext, actors: list[Hit], out: list[Contribution]) -> list[str]:
@@ -216,8 +222,8 @@ class _Keywords:
         if ev.scale != repeat:
             detail += f", saturation x{ev.scale / repeat:.3g}"
         kind = "repetition" if ev.rank else "keyword" if ev.weight > 0 else "deescalation" if ev.weight else "neutral"
-        text, out = self.item.text, self.out
-        out.append(Contribution(kind, text[ev.span[0]:ev.span[1]], ev.span, round(value, 3), detail))
+        text, out, part = self.item.text, self.out, self.item.part(ev.span[0])
+        out.append(Contribution(kind, text[ev.span[0]:ev.span[1]], ev.span, round(value, 3), detail, part))
         for damping in ev.dampings:
             note = f"damps {text[ev.span[0]:ev.span[1]]!r} x{damping.factor:g}"
             _add(out, self.item, damping.kind, damping.cue, -(1 - damping.factor) * value,
@@ -225,7 +231,7 @@ class _Keywords:
             value *= damping.factor
         if ev.near is not None:
             out.append(Contribution("proximity", text[ev.span[0]:ev.span[1]], ev.span,
-                                    round(PROXIMITY_BONUS * value, 3), f"{ev.near[0]} words from {ev.near[1]}"))
+                                    round(PROXIMITY_BONUS * value, 3), f"{ev.near[0]} words from {ev.near[1]}", part))
 
 
 def _diminish(evidence: list[_Evidence]) -> None:

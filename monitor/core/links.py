@@ -10,10 +10,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from monitor.domain import AlertLinks
+
 ACTIONS = ("useful", "noise", "snooze")
+KEY_NAME = "links"  # the app secret (store.secrets) that signs them
 LINK_TTL = timedelta(days=7)  # long enough for a weekend's messages, short enough that old mail goes stale
 
 
@@ -54,3 +58,12 @@ def read_token(key: str, token: str, action: str, *, now: datetime | None = None
     if not (isinstance(data, dict) and isinstance(data.get("a"), int) and isinstance(data.get("j"), str)):
         raise LinkError("this link is not valid for this action")
     return LinkClaim(alert_id=data["a"], action=action, jti=data["j"])
+
+
+def alert_links(public_url: str, key: str, alert_id: int, story_id: str | None) -> AlertLinks:
+    """The console page of an alert (its story's, or its own for an alert about no story) and a signed link per
+    action. An alert without a story gets no snooze: a snooze holds a story's updates, and a trend has none."""
+    base = public_url.rstrip("/")
+    page = f"{base}/stories/{quote(story_id, safe='')}" if story_id else f"{base}/alerts/{alert_id}"
+    actions = ACTIONS if story_id else tuple(a for a in ACTIONS if a != "snooze")
+    return AlertLinks(page, tuple((a, f"{base}/l/{a}/{make_token(key, alert_id, a)}") for a in actions))

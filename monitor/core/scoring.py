@@ -20,6 +20,9 @@ and its value (docs/scoring.md has the worked rules; the code is in explain.py):
 In the body (not the title), the escalation terms saturate: ranked by value, they count x1, x0.9, x0.81 ...
 (shown in the keyword's detail), so a long article does not outscore a sharp headline by length alone.
 
+Each contribution says which part of the item it was found in (`part`): the headline, the summary, or the
+article's main text, which candidates are scored on again once it is read (issue 18); the article is body text.
+
 Everything here is a pure function of the watchlists, the document, its tags and language.
 """
 
@@ -63,7 +66,8 @@ class Scorer:
         cues = self._cues
         cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ())
                          if _language_ok(cues[h.ref].languages, lang) and (h.first == 0 or not cues[h.ref].initial))
-        item = ItemContext(text, len(doc.title), folded, lang, cue_hits, self._cues)
+        article_start = len(text) - len(doc.article) if doc.article else len(text) + 1
+        item = ItemContext(text, len(doc.title), article_start, folded, lang, cue_hits, self._cues)
         return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
 
 

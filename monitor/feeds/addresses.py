@@ -69,6 +69,16 @@ class PublicOnly(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+def trusted(url: str, origin: str | None, is_public: Callable[[str], bool]) -> bool:
+    """May a request for `url` be led to private addresses? A feed's own URL (`origin` None) decides for itself; a
+    URL a feed's content gave (an article's link) only when it is on the host of its feed's internal URL: a public
+    feed's item linking to http://127.0.0.1:8080/admin must not make the monitor fetch it."""
+    if origin is None:
+        return internal_origin(url, is_public)
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    return host == (urlsplit(origin).hostname or "").rstrip(".") and internal_origin(origin, is_public)
+
+
 def internal_origin(url: str, is_public: Callable[[str], bool]) -> bool:
     """A feed whose own URL names this machine or a non-public address may be led to such addresses. A name is
     not trusted by what it resolves to: that is what a hostile DNS server controls."""

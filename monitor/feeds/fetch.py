@@ -21,7 +21,7 @@ import httpx
 from monitor.core.urls import is_public_address
 from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
-from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, internal_origin
+from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, trusted
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
 
 
@@ -38,6 +38,19 @@ class FetchLimits:
 
 
 DRAIN_LIMIT = 64 * 1024  # bytes of a redirect's or a 304's body read only to keep the connection
+_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+
+
+@dataclass(frozen=True)
+class Caps:
+    """One request's limits and trust where they are not a feed's (FetchLimits): an article or a robots.txt
+    (monitor.feeds.article) is smaller and quicker, and its URL, taken from a feed's content, does not vouch for
+    itself: it may reach a private address only on the host of its feed's own internal URL (`origin`)."""
+
+    deadline: float
+    max_bytes: int
+    accept: str = _ACCEPT
+    origin: str | None = None  # None: the URL is the operator's own (a feed), and decides for itself
 
 
 @dataclass(frozen=True)
@@ -61,7 +74,6 @@ class FetchResult:
         return hashlib.sha256(self.content).hexdigest()
 
 
-_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 
@@ -104,37 +116,43 @@ class Fetcher:
             await self._guarded.aclose()
 
     async def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        caps = Caps(self.limits.deadline, self.limits.max_bytes)
         if self.on_fetch is None:
-            return await self._fetch(url, etag, last_modified)
+            return await self._fetch(url, _conditional(etag, last_modified), caps)
         start, outcome = time.perf_counter(), "error"
         try:
-            result = await self._fetch(url, etag, last_modified)
+            result = await self._fetch(url, _conditional(etag, last_modified), caps)
             outcome = "not_modified" if result.not_modified else "ok"
             return result
         finally:
             self.on_fetch(outcome, time.perf_counter() - start)
 
-    async def _fetch(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
+    async def fetch_page(self, url: str, caps: Caps) -> FetchResult:
+        """A page that is not a feed (an article, a robots.txt): the same client, host slots, redirect rules and
+        address check, under `caps`; not counted by `on_fetch`, which the feed metrics read."""
+        return await self._fetch(url, {"Accept": caps.accept}, caps)
+
+    async def _fetch(self, url: str, headers: dict[str, str], caps: Caps) -> FetchResult:
         host = urlsplit(url).hostname or ""
         per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         # The host slot first: a feed waiting for its busy host must not hold a global slot meanwhile.
         async with per_host, self._global:
             try:
-                async with asyncio.timeout(self.limits.deadline):
-                    return await self._follow(url, _conditional(etag, last_modified))
+                async with asyncio.timeout(caps.deadline):
+                    return await self._follow(url, headers, caps)
             except TimeoutError:
-                raise FetchError("timeout", f"no complete response within the {self.limits.deadline:g}s deadline",
+                raise FetchError("timeout", f"no complete response within the {caps.deadline:g}s deadline",
                                  url=url) from None
 
-    async def _follow(self, url: str, headers: dict[str, str]) -> FetchResult:
+    async def _follow(self, url: str, headers: dict[str, str], caps: Caps) -> FetchResult:
         chain, moved_to, permanent = [url], None, True
-        client = self._open if internal_origin(url, self._is_public) else self._guarded
+        client = self._open if trusted(url, caps.origin, self._is_public) else self._guarded
         for hop in range(self.limits.max_redirects + 1):
             current = chain[-1]
             response = await self._send(client, current, headers, redirected=hop > 0)
             try:
                 if response.status_code not in _REDIRECTS:
-                    return await self._read(response, current, moved_to)
+                    return await self._read(response, current, moved_to, caps.max_bytes)
                 target = _location(response, current)
                 await _drain(response)
             finally:
@@ -162,7 +180,7 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise FetchError("connect", f"{type(exc).__name__}: {exc}"[:300], url=url) from None
 
-    async def _read(self, response: httpx.Response, url: str, moved_to: str | None) -> FetchResult:
+    async def _read(self, response: httpx.Response, url: str, moved_to: str | None, cap: int) -> FetchResult:
         status = response.status_code
         if status == 304:
             await _drain(response)
@@ -170,13 +188,11 @@ class Fetcher:
         if status >= 400 or status < 200:
             raise _http_error(response, url, self.clock())
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limits.max_bytes:
-            raise FetchError("too_large", f"Content-Length {declared} is over {self.limits.max_bytes} bytes",
-                             url=url, status=status)
-        return _result(response, url, await self._body(response, url), moved_to)
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError("too_large", f"Content-Length {declared} is over {cap} bytes", url=url, status=status)
+        return _result(response, url, await self._body(response, url, cap), moved_to)
 
-    async def _body(self, response: httpx.Response, url: str) -> bytes:
-        cap = self.limits.max_bytes
+    async def _body(self, response: httpx.Response, url: str, cap: int) -> bytes:
         try:
             decoder = BoundedDecoder(response.headers.get("content-encoding", ""), cap)
             body, wire = bytearray(), 0

@@ -1,4 +1,5 @@
-"""CPU-bound work off the event loop: parsing documents and scoring new items.
+"""CPU-bound work off the event loop: parsing documents, scoring new items, and candidates' articles (their main
+text, scored again: issue 18).
 
 With `workers` > 0 the work runs in that many worker processes (spawned, so no lock or thread state of the
 daemon is inherited), which is what lets a round of polling use every core; each worker builds the scorer
@@ -23,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -33,16 +34,15 @@ from typing import Any, TypeVar
 
 from monitor.core.fingerprint import Fingerprint, fingerprints_of
 from monitor.core.scoring import Scorer
-from monitor.domain import Item, Score, Watchlist
+from monitor.domain import Watchlist
 from monitor.errors import ParseError
+from monitor.feeds.itemlimit import Scored, Scores, on_alarm, score_all
 from monitor.feeds.language import item_language
 from monitor.feeds.parse import ParsedFeed, parse_feed
 
 T = TypeVar("T")
 
 _scorer: Scorer | None = None  # in a worker process: built once by _init_worker
-
-Scores = dict[str, list[Score]]  # item uid -> its scores, for the items that were not known
 
 
 PARENT_CHECK = 1.0  # seconds between a worker's checks that the daemon is still its parent
@@ -70,29 +70,6 @@ class Ingested:
     cut: int = 0  # entries beyond max_items, left out
 
 
-class _ItemTimeout(Exception):
-    pass
-
-
-@dataclass
-class _ItemClock:
-    """The item being scored in this worker: when it started (0: none) and its limit. A periodic timer looks at
-    it (`_on_alarm`), so an item costs one clock read, not two system calls to arm and disarm a timer (5 us,
-    4% of scoring)."""
-
-    started: float = 0.0
-    limit: float = 0.0
-
-
-_clock = _ItemClock()
-
-
-def _on_alarm(_signum: int, _frame: object) -> None:
-    if _clock.started and time.monotonic() - _clock.started >= _clock.limit:
-        _clock.started = 0.0
-        raise _ItemTimeout
-
-
 def _die_with_parent() -> None:
     """Ask Linux to kill this process when the daemon dies: the watchdog thread cannot run while a C extension
     holds the interpreter, and a SIGKILLed daemon would leave a spinning worker behind."""
@@ -107,7 +84,7 @@ def _init_worker(watchlists: Sequence[Watchlist]) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the daemon died before the request took effect
         os._exit(0)
-    signal.signal(signal.SIGALRM, _on_alarm)  # item time limits; workers run jobs in their main thread
+    signal.signal(signal.SIGALRM, on_alarm)  # item time limits; workers run jobs in their main thread
     _scorer = Scorer(watchlists)
     # Below the daemon's own priority: the main process (fetching, the one writer) is on every document's path,
     # workers are throughput. On 2 busy cores (500 feeds changed at once) a fetch's mean time fell from ~850 to
@@ -144,7 +121,8 @@ def _ingest(content: bytes, known: frozenset[str], scorer: Scorer | None = None,
     start = time.perf_counter()
     parsed = _with_languages(parsed, known)
     fresh = [i for i in parsed.items if i.uid not in known]
-    scores, set_aside = _score_all(scorer, fresh, tags, limits.item_seconds if in_worker else 0.0)
+    scores, set_aside = score_all(scorer, [(i.uid, i.document, i.language) for i in fresh], tags,
+                                   limits.item_seconds if in_worker else 0.0)
     scoring = time.perf_counter() - start
     prints = fingerprints_of([(i.title, i.summary) for i in fresh])
     return Ingested(parsed, scores, {i.uid: fp for i, fp in zip(fresh, prints, strict=True)}, scoring,
@@ -158,29 +136,12 @@ def _with_languages(parsed: ParsedFeed, known: frozenset[str]) -> ParsedFeed:
     return replace(parsed, items=items)
 
 
-def _score_all(scorer: Scorer, items: Sequence[Item], tags: Sequence[str],
-               limit: float) -> tuple[Scores, dict[str, str]]:
-    """Scores by uid; an item past `limit` seconds (0: none) is set aside, with an empty score and its reason."""
-    scores: Scores = {}
-    set_aside: dict[str, str] = {}
-    if limit:  # looked at four times per limit: an item is set aside between 1 and 1.25 limits in
-        interval = max(limit / 4, 0.001)
-        signal.setitimer(signal.ITIMER_REAL, interval, interval)
-        _clock.limit = limit
-    try:
-        for item in items:
-            try:
-                _clock.started = time.monotonic() if limit else 0.0
-                scores[item.uid] = scorer.score(item.document, tags=tags, language=item.language)
-                _clock.started = 0.0
-            except _ItemTimeout:
-                scores[item.uid] = []
-                set_aside[item.uid] = f"scoring took longer than {limit:g} s"
-    finally:
-        _clock.started = 0.0
-        if limit:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    return scores, set_aside
+def _score_documents(documents: Sequence[Scored], tags: Sequence[str], scorer: Scorer | None = None,
+                     limits: WorkLimits = WorkLimits()) -> tuple[Scores, dict[str, str]]:
+    in_worker = scorer is None  # as in _ingest
+    scorer = scorer or _scorer
+    assert scorer is not None, "worker not initialised"
+    return score_all(scorer, documents, tags, limits.item_seconds if in_worker else 0.0)
 
 
 class CpuPool:
@@ -200,11 +161,14 @@ class CpuPool:
         return await self._run(partial(_ingest, content, known, self._scorer, self.limits, feed=feed, url=url,
                                        now=now, content_type=content_type, language=language, tags=tags))
 
-    async def parse(self, content: bytes, *, feed: str, url: str, now: datetime, content_type: str = "",
-                    language: str | None = None, tags: tuple[str, ...] = ()) -> ParsedFeed:
-        job = partial(parse_feed, content, feed=feed, url=url, now=now, content_type=content_type,
-                      language=language, tags=tags)
-        return await self._run(job)
+    async def score(self, documents: Sequence[Scored], *, tags: tuple[str, ...] = ()) -> tuple[Scores, dict[str, str]]:
+        """Documents scored again (candidates with their article, issue 18) under the item time limit: scores by
+        uid, and the uids set aside with why."""
+        return await self._run(partial(_score_documents, tuple(documents), tags, self._scorer, self.limits))
+
+    async def run(self, job: Callable[..., T], *args: Any) -> T:
+        """A pure function of picklable arguments, off the event loop (an article's main text: CPU work)."""
+        return await self._run(partial(job, *args))
 
     async def start(self) -> set[int]:
         """Start every worker now, and wait until each is ready; returns the process ids that answered. A pool starts

@@ -24,10 +24,11 @@ from monitor.errors import ParseError
 from monitor.feeds.fetch import Fetcher
 from monitor.runtime import logging as logsetup
 from monitor.runtime.hooks import instrument
-from monitor.runtime.http import DaemonState, WebServer
+from monitor.runtime.http import DaemonState
 from monitor.runtime.metrics import Metrics
 from monitor.runtime.reload import Reloader
 from monitor.runtime.scheduler import Jobs, build_scheduler, schedule_digests
+from monitor.runtime.webserver import WebServer
 from monitor.store.db import make_engine
 from monitor.store.migrate import ensure_schema
 from monitor.usecases import deliver, poll, workers

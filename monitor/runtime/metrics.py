@@ -8,7 +8,11 @@ several workers on one PostgreSQL it is the only place that sees all of them.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
@@ -20,6 +24,7 @@ from sqlmodel import col, select
 from monitor.core import health
 from monitor.domain import Severity
 from monitor.feeds.parse import PARSERS
+from monitor.store import feedback
 from monitor.store.db import session
 from monitor.store.tables import AlertRow, DeliveryRow, FeedRow
 from monitor.usecases.poll import PollOutcome
@@ -94,6 +99,7 @@ class Metrics:
 
     def watch_store(self, engine: Callable[[], Engine]) -> None:
         self.registry.register(StoreCollector(engine))
+        self.registry.register(FeedbackCollector(engine))
 
 
 class StoreCollector(Collector):
@@ -141,3 +147,53 @@ class StoreCollector(Collector):
         for state, n in states.items():
             by_state.add_metric([state], n)
         yield by_state
+
+
+class FeedbackCollector(Collector):
+    """The analysts' verdicts per watchlist (issue 17), read at most once a minute: a dashboard scraping every few
+    seconds must not put a GROUP BY over every verdict on the database each time, and verdicts come by hand."""
+
+    def __init__(self, engine: Callable[[], Engine], *, every: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.engine, self.every, self.clock = engine, every, clock
+        self._lock = threading.Lock()  # the HTTP server scrapes on a thread per request
+        self._families: list[GaugeMetricFamily] = []
+        self._read_at: float | None = None
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Registration asks for the names; without this it would collect, and read the database, at start-up.
+        return iter(_feedback_families([], []))
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        with self._lock:
+            now = self.clock()
+            if self._read_at is None or now - self._read_at >= self.every:
+                try:
+                    with session(self.engine()) as s:
+                        week = datetime.now(UTC) - timedelta(days=7)
+                        rows = feedback.verdict_counts(s), feedback.verdict_counts(s, since=week)
+                    self._families = _feedback_families(*rows)
+                except Exception as exc:  # the last figures stand; monitor_database_up says the database failed
+                    log.warning("metrics_feedback_failed", error=str(exc)[:300])
+                self._read_at = now
+            return iter(self._families)
+
+
+def _feedback_families(total: list[tuple[str, str, str | None, int]],
+                       recent: list[tuple[str, str, str | None, int]]) -> list[GaugeMetricFamily]:
+    verdicts = GaugeMetricFamily("monitor_feedback", "Alerts analysts marked useful or noise, by watchlist "
+                                 "(the latest verdict per alert)", labels=["watchlist", "verdict"])
+    week = GaugeMetricFamily("monitor_feedback_7d", "Verdicts given in the last 7 days, by watchlist",
+                             labels=["watchlist", "verdict"])
+    reasons = GaugeMetricFamily("monitor_feedback_noise_reasons", "Alerts marked noise, by watchlist and reason",
+                                labels=["watchlist", "reason"])
+    for family, rows in ((verdicts, total), (week, recent)):
+        sums: dict[tuple[str, str], int] = defaultdict(int)
+        for watchlist, verdict, _, n in rows:
+            sums[(watchlist, verdict)] += n
+        for labels, n in sorted(sums.items()):
+            family.add_metric(list(labels), n)
+    for watchlist, verdict, reason, n in sorted(total, key=lambda r: (r[0], r[2] or "")):
+        if verdict == "noise":
+            reasons.add_metric([watchlist, reason or "unspecified"], n)
+    return [verdicts, week, reasons]

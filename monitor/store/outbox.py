@@ -200,11 +200,13 @@ def _any_delivery(*statuses: str) -> Any:
     return exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id), col(DeliveryRow.status).in_(statuses))
 
 
-# An alert is pending while any delivery may still go, failed if one gave up, else delivered.
+# An alert is pending while any delivery may still go, failed if one gave up, else delivered. A held alert has
+# no deliveries, so none of these ids leads to it; the status test says so where the rule is written.
 _REFRESH = update(AlertRow).where(col(AlertRow.id).in_(
     select(DeliveryRow.alert_id).where(col(DeliveryRow.id).in_(bindparam("p_ids", expanding=True)))
-    .scalar_subquery())).values(status=case((_any_delivery("pending", "sending"), "pending"),
-                                            (_any_delivery("failed"), "failed"), else_="delivered"))
+    .scalar_subquery()), col(AlertRow.status) != "held").values(
+    status=case((_any_delivery("pending", "sending"), "pending"), (_any_delivery("failed"), "failed"),
+                else_="delivered"))
 
 
 def refresh_alerts(session: Session, delivery_ids: Sequence[int]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,8 +42,8 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
     Workers starting together all run this: new feeds are inserted with ON CONFLICT DO NOTHING."""
     if specs:
         rows = [{"name": spec.name, "url": spec.url, "config_url": spec.url, "tags": list(spec.tags),
-                 "language": spec.language, "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now}
-                for spec in specs]
+                 "language": spec.language, "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now,
+                 "fulltext": spec.fulltext} for spec in specs]
         session.execute(_insert(session, FeedRow).values(rows).on_conflict_do_nothing(index_elements=["name"]))
     wanted = {spec.name: spec for spec in specs}
     for row in session.exec(select(FeedRow)):
@@ -59,7 +59,7 @@ def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> No
             if spec.enabled and not row.enabled:
                 row.next_poll_at = now
             row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
-            row.enabled = spec.enabled
+            row.enabled, row.fulltext = spec.enabled, spec.fulltext
         session.add(row)
 
 
@@ -129,7 +129,7 @@ def recent_uids(session: Session, feed_id: int, limit: int) -> list[str]:
     return list(session.connection().execute(_RECENT_UIDS, {"feed": feed_id, "limit": limit}).scalars())
 
 
-def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:
+def canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item]) -> set[str]:
     """Canonical URLs of these items already stored by another feed: the same article syndicated twice.
     Front pages identify no article and never count."""
     urls = sorted({i.canonical_url for i in items if i.canonical_url})
@@ -141,19 +141,23 @@ def _canonicals_elsewhere(session: Session, feed_id: int, items: Iterable[Item])
     return {url for url in stored if is_article_url(url)}
 
 
-def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime) -> list[tuple[int, Item]]:
+def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now: datetime,
+                     articles: Mapping[str, tuple[str | None, str]] | None = None) -> list[tuple[int, Item]]:
     """Insert items; return (id, item) for the ones that were not stored before. An item whose canonical URL
     another feed already stored is the same article arriving twice: it is not stored again. Call it after a
     write in the same transaction (SQLite then holds the write lock, so no other feed slips the same article
-    in between the check and the insert)."""
+    in between the check and the insert). `articles`: uid -> (main text, status) of the items whose article was
+    read or tried (issue 18)."""
+    articles = articles or {}
     by_uid = {item.uid: item for item in items}  # a document may repeat a guid: first one wins
-    taken = _canonicals_elsewhere(session, feed_id, by_uid.values())
+    taken = canonicals_elsewhere(session, feed_id, by_uid.values())
     by_uid = {uid: item for uid, item in by_uid.items() if item.canonical_url not in taken}
     if not by_uid:
         return []
     values = [
         {"feed_id": feed_id, "uid": it.uid, "title": it.title, "link": it.link, "canonical_url": it.canonical_url,
-         "summary": it.summary, "language": it.language, "published": it.published, "fetched_at": now}
+         "summary": it.summary, "language": it.language, "published": it.published, "fetched_at": now,
+         "article_text": articles.get(it.uid, _NO_ARTICLE)[0], "article_status": articles.get(it.uid, _NO_ARTICLE)[1]}
         for it in by_uid.values()
     ]
     # One statement executed for many parameter sets: compiled once and cached ("insertmanyvalues"), where a
@@ -162,11 +166,23 @@ def insert_new_items(session: Session, feed_id: int, items: Iterable[Item], now:
     return [(row_id, by_uid[uid]) for row_id, uid in rows]
 
 
+_NO_ARTICLE: tuple[None, None] = (None, None)
+
+
 @functools.cache
 def _item_insert(dialect: str) -> Any:
     """Built once per dialect, like every statement of the write path."""
     return (insert_for(dialect, _ITEMS).on_conflict_do_nothing(index_elements=["feed_id", "uid"])
             .returning(_ITEMS.c.id, _ITEMS.c.uid))
+
+
+def clear_article_texts(session: Session, before: datetime) -> int:
+    """Retention of the article text of items fetched before `before` that are kept (an alert still refers to
+    them): the bulk of the row goes, the item and its explanation stay. Returns how many items lost one."""
+    result: Any = session.execute(update(ItemRow).where(col(ItemRow.fetched_at) < before,
+                                                        col(ItemRow.article_text).is_not(None))
+                                  .values(article_text=None))
+    return int(result.rowcount or 0)
 
 
 def add_scores(session: Session, scores: Sequence[tuple[int, Score]], now: datetime) -> None:
@@ -177,7 +193,7 @@ def add_scores(session: Session, scores: Sequence[tuple[int, Score]], now: datet
              "severity": int(score.severity), "created_at": now, "actors": list(score.actors),
              "terms": list(score.terms),
              "contributions": [{"kind": c.kind, "term": c.term, "span": list(c.span), "value": c.value,
-                                "detail": c.detail} for c in score.contributions]}
+                                "detail": c.detail, "part": c.part} for c in score.contributions]}
             for item_id, score in scores]
     session.execute(insert(ScoreRow.__table__), rows)  # type: ignore[attr-defined]
 
@@ -197,18 +213,21 @@ class NewAlert:
     subject: str = ""  # the story or item, for the re-alert window
     kind: str = "item"  # item, story_first, story_update, deescalation, trend
     story_id: str | None = None
+    tags: tuple[str, ...] = ()  # the feed's tags, which a silence may match (not stored: the feed row has them)
 
 
-def add_alert(session: Session, alert: NewAlert, now: datetime) -> int | None:
-    """Write the alert and one delivery per channel; None if its dedup key already alerted."""
+def add_alert(session: Session, alert: NewAlert, now: datetime, *, held_by: str | None = None) -> int | None:
+    """Write the alert and one delivery per channel; None if its dedup key already alerted. A held alert
+    (`held_by`: a silence, a snooze, an acknowledgement) is written with status "held" and no deliveries, so no
+    delivery path can ever pick it up."""
     stmt = _insert(session, AlertRow).values(
         dedup_key=alert.dedup_key, item_id=alert.item_id, watchlist=alert.watchlist, severity=alert.severity,
-        score=alert.score, message=alert.message, status="pending", created_at=now, subject=alert.subject,
-        kind=alert.kind, story_id=alert.story_id,
+        score=alert.score, message=alert.message, status="held" if held_by else "pending", created_at=now,
+        subject=alert.subject, kind=alert.kind, story_id=alert.story_id, held_by=held_by,
     ).on_conflict_do_nothing(index_elements=["dedup_key"])
     alert_id = session.execute(stmt.returning(col(AlertRow.id))).scalar()
-    if alert_id is None:
-        return None
+    if alert_id is None or held_by:
+        return None if alert_id is None else int(alert_id)
     for channel in alert.channels:
         session.add(DeliveryRow(alert_id=alert_id, channel=channel, next_attempt_at=now))
     return int(alert_id)

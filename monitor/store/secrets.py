@@ -9,8 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from monitor.store.db import session
-from monitor.store.repo import insert_for
 from monitor.store.desk_tables import SecretRow
+from monitor.store.repo import insert_for
 
 
 def app_secret(engine: Engine, name: str) -> str:

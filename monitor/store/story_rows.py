@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from monitor.core.clustering import Story
 from monitor.core.story_rules import StoryAlertState, StoryItem
 from monitor.domain import Contribution, Score, Severity
-from monitor.store.repo import _insert, insert_for
+from monitor.store.desk_tables import FeedbackRow, TriageEventRow, TriageRow
+from monitor.store.repo import _insert, clear_article_texts, insert_for
 from monitor.store.tables import (
     AlertRow,
     AttemptRow,
@@ -150,7 +151,8 @@ def _stored(session: Session, query: Any) -> list[StoredItem]:
 
 def score_of(row: ScoreRow) -> Score:
     contributions = tuple(Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])),
-                                       float(c["value"]), c.get("detail", "")) for c in row.contributions)
+                                       float(c["value"]), c.get("detail", ""), c.get("part", ""))
+                          for c in row.contributions)
     return Score(row.watchlist, row.value, Severity(row.severity), contributions, tuple(row.actors),
                  tuple(row.terms))
 
@@ -249,7 +251,9 @@ def last_alert_at(session: Session, watchlist: str, subject: str) -> datetime | 
 def prune(session: Session, before: datetime) -> dict[str, int]:
     """Delete what is older than `before`: alerts whose deliveries are all settled (never one still pending or
     being sent) with their deliveries and attempts, sends nothing refers to, items no kept alert refers to with
-    their scores, stories last seen before it with their alert state, and finished job runs."""
+    their scores, the article text of older items an alert keeps (the alert carries its explanation; the text is
+    the bulk of the row), stories last seen before it with their alert state and triage, and finished job runs.
+    Analysts' verdicts go with their alerts."""
     counts: dict[str, int] = defaultdict(int)
     unsettled = exists().where(col(DeliveryRow.alert_id) == col(AlertRow.id),
                                col(DeliveryRow.status).in_(["pending", "sending"]))
@@ -262,6 +266,10 @@ def prune(session: Session, before: datetime) -> dict[str, int]:
             delete(AttemptRow).where(col(AttemptRow.delivery_id).in_(deliveries))))
         counts["deliveries"] += _rowcount(session.execute(
             delete(DeliveryRow).where(col(DeliveryRow.alert_id).in_(chunk))))
+        # An analyst's verdict goes with its alert; the story's timeline keeps the action, without the alert.
+        counts["feedback"] += _rowcount(session.execute(
+            delete(FeedbackRow).where(col(FeedbackRow.alert_id).in_(chunk))))
+        session.execute(update(TriageEventRow).where(col(TriageEventRow.alert_id).in_(chunk)).values(alert_id=None))
         counts["alerts"] += _rowcount(session.execute(delete(AlertRow).where(col(AlertRow.id).in_(chunk))))
     used = or_(exists().where(col(DeliveryRow.send_id) == col(SendRow.id)),
                exists().where(col(AttemptRow.send_id) == col(SendRow.id)))
@@ -273,10 +281,14 @@ def prune(session: Session, before: datetime) -> dict[str, int]:
     for chunk in _chunks(old_items):
         counts["scores"] += _rowcount(session.execute(delete(ScoreRow).where(col(ScoreRow.item_id).in_(chunk))))
         counts["items"] += _rowcount(session.execute(delete(ItemRow).where(col(ItemRow.id).in_(chunk))))
+    counts["article_texts"] = clear_article_texts(session, before)
     old_stories = [s for s in session.exec(select(StoryRow.id).where(col(StoryRow.last_seen) < before))]
     for chunk in _chunks(old_stories):
         counts["story_alerts"] += _rowcount(session.execute(
             delete(StoryAlertRow).where(col(StoryAlertRow.story_id).in_(chunk))))
+        session.execute(delete(TriageRow).where(col(TriageRow.story_id).in_(chunk)))
+        counts["triage_events"] += _rowcount(session.execute(
+            delete(TriageEventRow).where(col(TriageEventRow.story_id).in_(chunk))))
         counts["stories"] += _rowcount(session.execute(delete(StoryRow).where(col(StoryRow.id).in_(chunk))))
     counts["job_runs"] = _rowcount(session.execute(delete(JobRunRow).where(col(JobRunRow.started_at) < before)))
     return dict(counts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep migrations and error messages readable on both backends.
@@ -51,6 +51,8 @@ class FeedRow(SQLModel, table=True):
     # A permanent redirect to another host seen once (issue 16): followed, but the feed moves only when the next
     # poll sees it again, so one forged or mistaken 301 cannot re-point a feed for good.
     pending_url: str | None = Field(default=None, max_length=2000)
+    # feeds.yaml `fulltext:` (issue 18): whose articles the poll reads, kept here like tags and language
+    fulltext: str = Field(default="auto", max_length=10, sa_column_kwargs={"server_default": "auto"})
 
 
 class ItemRow(SQLModel, table=True):
@@ -67,12 +69,17 @@ class ItemRow(SQLModel, table=True):
     published: datetime = Field(index=True)
     fetched_at: datetime
     story_id: str | None = Field(default=None, max_length=300, index=True)  # monitor.usecases.story_alerts files it
+    # A candidate's article (issue 18): its main text as scored (at most polling.fulltext.max_text bytes), and how
+    # reading it went (core.fulltext.ArticleText.label: "read", "failed: timeout ...", ...); None: not attempted.
+    article_text: str | None = Field(default=None, sa_type=Text)
+    article_status: str | None = Field(default=None, max_length=300)
 
 
 class StoryRow(SQLModel, table=True):
     """Near-duplicate items (one text through many feeds); the id is its first item's id as text."""
 
     __tablename__ = "stories"
+    __table_args__ = (Index("ix_stories_alerted_at_id", "alerted_at", "id"),)
     id: str = Field(primary_key=True, max_length=300)
     first_seen: datetime
     last_seen: datetime = Field(index=True)
@@ -81,7 +88,7 @@ class StoryRow(SQLModel, table=True):
     best_score: float = 0.0
     # The console's inbox (issue 17) is the stories that alerted, newest alert first: kept here, written with the
     # story's alert state, so a page of 500,000 items' stories is one indexed read, not a GROUP BY over alerts.
-    alerted_at: datetime | None = Field(default=None, index=True)
+    alerted_at: datetime | None = None  # indexed with the id: the inbox's order, read without a sort
     alert_severity: int = 0
 
 

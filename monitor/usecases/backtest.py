@@ -47,7 +47,10 @@ class Backtest:
     days: dict[tuple[str, str], Day] = field(default_factory=lambda: defaultdict(Day))  # (day, watchlist)
 
 
-def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float) -> Backtest:
+def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float,
+        stored_stories: bool = False) -> Backtest:
+    """`stored_stories`: file each item in the story it was filed in when it arrived (a fresh index only for items
+    that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work."""
     result = Backtest(items=len(items))
     by_name = {w.name: w for w in watchlists}
     scorer = Scorer(watchlists)
@@ -64,7 +67,8 @@ def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist],
         if next_expiry and at >= next_expiry:
             index.expire(at - timedelta(seconds=window))
             next_expiry = at + EXPIRE_EVERY
-        story_id = index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed, at=at).story_id
+        story_id = (item.story_id if stored_stories and item.story_id else
+                    index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed, at=at).story_id)
         scores = {sc.watchlist: sc for sc in scorer.score(Document(item.title, item.summary), tags=item.tags)
                   if sc.value > 0}
         members[story_id].append((at, item.feed, scores))

@@ -100,9 +100,11 @@ def _gone(feed: FeedRow) -> LookupError:
 def record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: ParsedFeed,
                     scores: dict[str, list[Score]],
                     fingerprints: Mapping[str, Fingerprint] | None = None,
-                    set_aside: Mapping[str, str] | None = None) -> tuple[int, int, FeedRow]:
+                    set_aside: Mapping[str, str] | None = None,
+                    articles: Mapping[str, tuple[str | None, str]] | None = None) -> tuple[int, int, FeedRow]:
     """One transaction: new items, their scores, their stories, their alerts and the feed's bookkeeping, or none
     of them. `scores` holds the scores of the items that were not known; an item without one is not new.
+    `articles`: uid -> (main text, status) of the candidates whose article was read or tried (issue 18).
 
     `feed` is the row claimed for this poll, and the bookkeeping is written from it (repo.record_polls): under
     the lease only this poll changes those columns, and loading the row again cost more than writing it."""
@@ -111,7 +113,7 @@ def record_success(rt: Runtime, feed: FeedRow, result: FetchResult, parsed: Pars
     with session(rt.engine) as s:
         if not repo.touch_feed(s, feed.id, now):
             raise _gone(feed)
-        new = repo.insert_new_items(s, feed.id, [i for i in parsed.items if i.uid in scores], now)
+        new = repo.insert_new_items(s, feed.id, [i for i in parsed.items if i.uid in scores], now, articles)
         alerts = file_and_alert(rt.config, scores, rt.story_cache, s, feed, new, now, fingerprints)
         if new or feed.last_new_item_at is None:  # silence is counted from the first poll that worked
             feed.last_new_item_at = now

@@ -15,13 +15,15 @@ from sqlalchemy import Engine
 from alerts.render import Renderer
 from alerts.sender import Sender
 from monitor.config import Config
-from monitor.config.settings import PollingSettings
+from monitor.config.settings import FulltextSettings, PollingSettings
 from monitor.core.scoring import Scorer
+from monitor.feeds.article import ArticleFetcher
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.pool import CpuPool, WorkLimits
 from monitor.store import cluster
 from monitor.store.groupcommit import GroupCommit
 from monitor.store.tables import FeedRow
+from monitor.usecases.article_cache import ArticleCache
 from monitor.usecases.story_cache import StoryCache
 
 
@@ -51,12 +53,16 @@ class Runtime:
     # 304s' bookkeeping, written in groups on the writer thread (monitor.store.groupcommit); made by the poll use
     # case on first use, one per runtime (init=False: a reload's dataclasses.replace starts the new one empty)
     unchanged: GroupCommit[tuple[FeedRow, FetchResult], FeedRow] | None = field(init=False, default=None)
+    # full text for candidates (issue 18): robots.txt rules per host, and the articles read lately
+    articles: ArticleFetcher = field(default_factory=lambda: article_fetcher(FulltextSettings()))
+    article_cache: ArticleCache = field(default_factory=ArticleCache)
 
     @property
     def lease(self) -> float:
-        """How long a claimed feed stays ours: longer than the fetch deadline plus parse and store."""
+        """How long a claimed feed stays ours: longer than the fetch deadline, the time for articles, parse and
+        store."""
         polling = self.config.settings.polling
-        return polling.lease or polling.deadline + 30.0
+        return polling.lease or polling.deadline + polling.fulltext.budget + 30.0
 
     @classmethod
     def build(cls, config: Config, engine: Engine, *, clock: Callable[[], datetime] = utcnow) -> Runtime:
@@ -71,12 +77,17 @@ class Runtime:
         workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
         return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock,
                    renderer=Renderer(config.directory / "templates"),
-                   cpu=CpuPool(workers, config.watchlists, work_limits(polling)))
+                   cpu=CpuPool(workers, config.watchlists, work_limits(polling)),
+                   articles=article_fetcher(polling.fulltext))
 
     def pool(self) -> CpuPool:
         if self.cpu is None:
             self.cpu = CpuPool(0, self.config.watchlists, work_limits(self.config.settings.polling))
         return self.cpu
+
+
+def article_fetcher(settings: FulltextSettings) -> ArticleFetcher:
+    return ArticleFetcher(timeout=settings.timeout, max_bytes=settings.max_bytes)
 
 
 def work_limits(polling: PollingSettings) -> WorkLimits:

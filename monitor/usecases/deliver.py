@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -21,10 +21,12 @@ from alerts.policy import Due
 from alerts.redact import redact
 from alerts.sender import Target, UrlResult
 from monitor.config import ChannelConfig
+from monitor.core import links
 from monitor.core.schedule import retry_delay
 from monitor.domain import AlertMessage, Severity
 from monitor.store import outbox
 from monitor.store.db import session
+from monitor.store.secrets import app_secret
 from monitor.store.tables import AlertRow, DeliveryRow
 from monitor.usecases.channel_policy import channel_policy, next_digest
 from monitor.usecases.context import Runtime
@@ -170,8 +172,7 @@ async def _send(rt: Runtime, channel: str, send: policy.Send,
     send_id = await asyncio.to_thread(_start, rt, channel, send.kind, ids, now, lease)
     if send_id is None:
         return DeliveryStats(), False  # another worker claimed these first
-    messages = [AlertMessage.from_json({**by_id[i.delivery_id][1].message, "alert_id": i.alert_id})
-                for i in send.items]
+    messages = await asyncio.to_thread(_messages, rt, send, by_id)
     rendered = rt.renderer.alert(messages[0]) if send.kind == policy.ALERT else rt.renderer.summary(messages, send.kind)
     severity = max(m.severity for m in messages)
     headers = {"X-Monitor-Send": str(send_id), "X-Monitor-Alerts": ",".join(str(m.alert_id) for m in messages)}
@@ -182,6 +183,23 @@ async def _send(rt: Runtime, channel: str, send: policy.Send,
         if result.ok and len(targets) > 1:  # confirm at once: a crash before the end must not resend here
             await asyncio.to_thread(_confirm, rt, ids, target.key)
     return await asyncio.to_thread(_finish, rt, channel, send, send_id, results, by_id)
+
+
+def _messages(rt: Runtime, send: policy.Send,
+              by_id: dict[int | None, tuple[DeliveryRow, AlertRow]]) -> list[AlertMessage]:
+    """The send's alerts as messages. With http.public_url each carries its console page and one-click links,
+    signed now rather than when the alert was written: a digest may go out hours later, and the week a token
+    lives should start when a person can first click it."""
+    base = rt.config.settings.http.public_url
+    key = app_secret(rt.engine, links.KEY_NAME) if base else ""
+    out = []
+    for item in send.items:
+        alert = by_id[item.delivery_id][1]
+        message = AlertMessage.from_json({**alert.message, "alert_id": item.alert_id})
+        if base:
+            message = replace(message, links=links.alert_links(base, key, item.alert_id, alert.story_id))
+        out.append(message)
+    return out
 
 
 def _start(rt: Runtime, channel: str, kind: str, ids: list[int], now: datetime, lease: float) -> int | None:

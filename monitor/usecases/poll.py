@@ -1,7 +1,8 @@
 """The poll use case, top to bottom: claim the feeds that are due, fetch each (conditional GET), parse and score
-what is new in a worker process, then one transaction stores the new items, files them in stories and writes
-their alerts with the feed's bookkeeping (monitor.usecases.bookkeeping). A feed never raises to the caller: its
-row records what happened and when to come back. The scheduler hands each new alert to delivery at once."""
+what is new in a worker process, read the candidates' articles and score them again (monitor.usecases.fulltext),
+then one transaction stores the new items, files them in stories and writes their alerts with the feed's
+bookkeeping (monitor.usecases.bookkeeping). A feed never raises to the caller: its row records what happened and
+when to come back. The scheduler hands each new alert to delivery at once."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from monitor.config import Config
 from monitor.domain import FeedSpec
 from monitor.errors import FetchError, ParseError
 from monitor.feeds.fetch import FetchResult
+from monitor.feeds.pool import Ingested
 from monitor.store import cluster, repo
 from monitor.store.db import session
 from monitor.store.groupcommit import GroupCommit
@@ -24,6 +26,7 @@ from monitor.store.tables import FeedRow
 from monitor.usecases.bookkeeping import record_failure, record_success, record_unchanged
 from monitor.usecases.context import Runtime
 from monitor.usecases.feed_health import tell_health
+from monitor.usecases.fulltext import read_articles
 
 log = structlog.get_logger("monitor.usecases.poll")
 T = TypeVar("T")
@@ -42,11 +45,14 @@ class PollOutcome:
     scored_items: int = 0
     scoring_seconds: float = 0.0  # for all of them
     parser: str = ""  # which parser read the document (changed feeds only): fast or feedparser
+    articles: int = 0  # candidates whose article was tried (issue 18)
+    articles_read: int = 0  # of them, read and scored
 
 
 def feed_specs(config: Config) -> list[FeedSpec]:
     default = config.settings.polling.interval
-    return [FeedSpec(f.name, f.url, f.interval or default, f.tags, f.language, f.enabled) for f in config.feeds]
+    return [FeedSpec(f.name, f.url, f.interval or default, f.tags, f.language, f.enabled, f.fulltext)
+            for f in config.feeds]
 
 
 def sync_feeds(rt: Runtime) -> None:
@@ -93,10 +99,29 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
             content_type=result.content_type, language=feed.language, tags=tuple(feed.tags))
     except ParseError as exc:
         return await _failed(rt, feed, FetchError("parse", str(exc), url=result.url, status=result.status))
-    parsed, scores = ingested.parsed, ingested.scores
+    parsed = ingested.parsed
     if not parsed.items and parsed.broken:
         reason = parsed.bozo_message if parsed.version else "not an RSS, Atom, RDF or JSON feed"
         return await _failed(rt, feed, FetchError("parse", reason, url=result.url, status=result.status))
+    _warn(rt, bound, ingested)
+    # candidates' articles read and scored before anything is stored: their alert is decided once, on the full text
+    scores, articles = await read_articles(rt, feed, parsed.items, ingested.scores, ingested.set_aside)
+    new, alerts, row = await _write(rt, record_success, rt, feed, result, parsed, scores, ingested.fingerprints,
+                                    ingested.set_aside, {uid: (a.text or None, a.label) for uid, a in articles.items()})
+    await tell_health(rt, row)
+    read = sum(a.read for a in articles.values())
+    if new:
+        bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items), articles_read=read,
+                   articles_not_read=len(articles) - read)
+    return PollOutcome(feed.name, "ok", new, alerts, parsed=len(parsed.items),
+                       severities=tuple(s.severity.label for item in scores.values() for s in item),
+                       scored_items=len(scores), scoring_seconds=ingested.scoring_seconds, parser=parsed.parser,
+                       articles=len(articles), articles_read=read)
+
+
+def _warn(rt: Runtime, bound: Any, ingested: Ingested) -> None:
+    """What an operator should know about a document that was read all the same."""
+    parsed = ingested.parsed
     if parsed.bozo:
         bound.warning("feed_not_well_formed", bozo=parsed.bozo_kind, error=parsed.bozo_message,
                       items=len(parsed.items))
@@ -105,14 +130,6 @@ async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
                       limit=rt.config.settings.polling.max_items)
     if ingested.set_aside:
         bound.warning("items_set_aside", items=ingested.set_aside)
-    new, alerts, row = await _write(rt, record_success, rt, feed, result, parsed, scores, ingested.fingerprints,
-                                    ingested.set_aside)
-    await tell_health(rt, row)
-    if new:
-        bound.info("feed_refreshed", new_items=new, alerts=alerts, items=len(parsed.items))
-    return PollOutcome(feed.name, "ok", new, alerts, parsed=len(parsed.items),
-                       severities=tuple(s.severity.label for item in scores.values() for s in item),
-                       scored_items=len(scores), scoring_seconds=ingested.scoring_seconds, parser=parsed.parser)
 
 
 async def _failed(rt: Runtime, feed: FeedRow, error: FetchError) -> PollOutcome:

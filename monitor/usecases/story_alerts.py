@@ -170,7 +170,7 @@ def _write(s: Session, p: _Pending, item_id: int | None, item: Item | None, feed
     alert_id = write_alert(s, repo.NewAlert(
         dedup_key=story_alert_key(watchlist.name, story_id, decision), item_id=item_id, watchlist=watchlist.name,
         severity=int(decision.notify), score=score.value, message=message.to_json(), channels=channels,
-        subject=subject, kind=_KINDS[decision.kind], story_id=story_id), now, realert=realert_check,
+        subject=subject, kind=_KINDS[decision.kind], story_id=story_id, tags=tags), now, realert=realert_check,
         story=story_id, item=item_id, sources=level.sources, reasons=list(decision.reasons))
     return 0 if alert_id is None else 1
 

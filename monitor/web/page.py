@@ -1,4 +1,4 @@
-"""The read-only page at `/`: one server-rendered Jinja2 template, no scripts, no build step."""
+"""The console's pages: server-rendered Jinja2 templates, autoescaped, no scripts, no build step."""
 
 from __future__ import annotations
 
@@ -21,14 +21,15 @@ def _when(value: object) -> str:
     if not value:
         return "-"
     try:
-        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M UTC")
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 _env.filters["href"] = _href
 _env.filters["when"] = _when
 
 
-def render_index(context: dict[str, Any]) -> str:
-    return _env.get_template("index.html").render(**context)
+def render(template: str, **context: Any) -> str:
+    return _env.get_template(template).render(**context)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -117,3 +118,13 @@ def test_a_summary_names_every_alert_in_every_format(alerts: list[tuple[int, str
 
 
 RENDERER = Renderer()
+
+
+def test_a_zero_contribution_is_a_note_not_a_top_term() -> None:
+    note = Contribution("fulltext", "", (0, 0), 0.0, "article not read (paywalled): scored on the headline and summary")
+    base = message("Troops cross the border")
+    rendered = Renderer().alert(replace(base, contributions=(*base.contributions, note)))
+    for body in (rendered.text, rendered.html, rendered.slack):
+        assert body.count("article not read (paywalled)") == 1
+        assert "fulltext" not in body  # not listed among the contributions
+    assert "keyword 'war' +6.0" in rendered.text

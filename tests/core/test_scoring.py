@@ -187,7 +187,7 @@ def test_fuzzy_actor_is_explained() -> None:
     szijjarto = Actor("szijjarto", "Péter Szijjártó", ("Szijjártó",), fuzzy=True, fuzzy_threshold=80)
     wl = small_watchlist(actors=(szijjarto,))
     [c] = [c for c in score("Siarto warns of war", wl).contributions if c.kind == "actor"]
-    assert c == Contribution("actor", "Siarto", (0, 6), 1.5, "Péter Szijjártó, fuzzy 86%")
+    assert c == Contribution("actor", "Siarto", (0, 6), 1.5, "Péter Szijjártó, fuzzy 86%", "headline")
 
 
 def test_severity_from_thresholds() -> None:

@@ -90,7 +90,7 @@ def test_metrics_health_and_api_after_a_known_run(tmp_path: Path, feed_server: H
     assert values and values == sorted(values, key=abs, reverse=True)
     assert alert["contributions"][0]["term"] == "Alpha"
     assert alert["deliveries"][0]["channel"] == "console" and alert["deliveries"][0]["status"] == "delivered"
-    assert json.loads(http_get(f"{base}/api/alerts?status=pending")[1]) == {"alerts": []}
+    assert json.loads(http_get(f"{base}/api/alerts?status=pending")[1]) == {"alerts": [], "next": None}
     assert http_get(f"{base}/api/alerts?status=bogus")[0] == 400
 
     feeds = {f["name"]: f for f in json.loads(http_get(f"{base}/api/feeds")[1])["feeds"]}

@@ -15,6 +15,7 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.message import Message
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -123,12 +124,13 @@ class Daemon:
         return self.proc.stderr.read() if self.proc.poll() is not None else ""
 
 
-def http_get(url: str, timeout: float = 10.0) -> tuple[int, str, dict[str, str]]:
+def http_get(url: str, timeout: float = 10.0) -> tuple[int, str, Message]:
+    """Status, body and headers (looked up in any case, as HTTP names them)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode(), dict(resp.headers)
+            return resp.status, resp.read().decode(), resp.headers
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode(), dict(exc.headers)
+        return exc.code, exc.read().decode(), exc.headers
 
 
 def wait_until(check: Callable[[], bool], *, timeout: float = 30.0, message: str = "") -> None:

@@ -1,4 +1,5 @@
-"""The read-only page: real data from a real daemon, rendered by headless Chromium (Debian's package)."""
+"""The pages as a reader with no account sees them (a fresh install): real data from a real daemon, rendered by
+headless Chromium (Debian's package)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from monitor.web.page import render_index
+from monitor.web.page import render
 from tests.support.configdir import write_config
 from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, http_get, watchlist
 from tests.support.servers import HttpServer, Response, free_port
@@ -26,8 +27,9 @@ def test_feed_text_is_escaped_and_only_http_links_are_links() -> None:
     alert = {"id": 1, "severity": "warning", "watchlist": "w", "score": 5.0, "status": "pending",
              "title": "<script>alert(1)</script>", "link": "javascript:alert(1)", "feed": "F",
              "published": None, "created_at": None, "actors": [], "terms": [], "contributions": [],
-             "deliveries": []}
-    html = render_index({"now": "2026-01-01T00:00:00+00:00", "feeds": [], "alerts": [alert], "top": []})
+             "deliveries": [], "kind": "item", "held_by": None, "feedback": None, "language": None, "story_id": None}
+    html = render("alerts.html", who=None, csrf="t", flash=None, now=None, path="/alerts", alerts=[alert], next=None,
+                  alert_status="", statuses=(), reasons=())
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="javascript:' not in html and 'href="#"' in html
 
@@ -75,20 +77,20 @@ def running(tmp_path: Path, feed_server: HttpServer) -> Iterator[tuple[Daemon, s
 
 
 @pytest.mark.slow
-def test_page_renders_real_alerts_top_items_and_feed_health_in_chromium(
+def test_pages_render_real_stories_alerts_and_feed_health_in_chromium(
         tmp_path: Path, running: tuple[Daemon, str]) -> None:
     _daemon, url = running
     status, _html, headers = http_get(url)
     assert status == 200 and headers["Content-Security-Policy"].startswith("default-src 'none'")
 
-    dom = _browse(tmp_path, url, "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    page = dom.stdout
-    assert "Alpha brigades cross the river &amp; dig in" in page  # the alert's title, escaped
-    assert 'id="top-stories"' in page and "Top stories, last 24 h" in page
-    assert "World Desk" in page and "Broken Wire" in page and "failing" in page and "HTTP 500" in page
-    assert "keyword “Alpha” +4.5" in page  # the explanation of the alert
-    assert 'data-alert="1"' in page and "delivered" in page
+    inbox = _dom(tmp_path, url)
+    assert "Alpha brigades cross the river &amp; dig in" in inbox  # the story's title, escaped
+    assert 'data-story="1"' in inbox and "no console users yet" in inbox
+    feeds = _dom(tmp_path, url + "feeds")
+    assert "World Desk" in feeds and "Broken Wire" in feeds and "failing" in feeds and "HTTP 500" in feeds
+    alerts = _dom(tmp_path, url + "alerts")
+    assert "keyword “Alpha” +4.5" in alerts  # the explanation of the alert
+    assert 'data-alert="1"' in alerts and "delivered" in alerts
 
     shot = tmp_path / "page.png"
     result = _browse(tmp_path, url, f"--screenshot={shot}")
@@ -102,6 +104,12 @@ def test_page_renders_real_alerts_top_items_and_feed_health_in_chromium(
     # The header bar (#1d2330) and the warning badge (#e67e22) are drawn: the page rendered, styles applied.
     assert counts.get((0x1D, 0x23, 0x30), 0) > WIDTH * 20
     assert counts.get((0xE6, 0x7E, 0x22), 0) > 100
+
+
+def _dom(tmp_path: Path, url: str) -> str:
+    dom = _browse(tmp_path, url, "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
 
 
 def _told_at_first_failure(settings: dict[str, Any]) -> dict[str, Any]:

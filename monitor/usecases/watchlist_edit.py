@@ -1,0 +1,180 @@
+"""The console's watchlist editor (issue 17): a draft is checked as `monitor check` would check it, previewed
+against stored items (the backtest, current against draft) and against what analysts labelled, then saved.
+
+The draft is checked by loading a copy of the configuration directory with the draft in place of the file, so it
+gets exactly `monitor check`'s problems (file:line: field), named after the real file. Saving writes the text the
+analyst edited (comments and layout are theirs), atomically and with the file's mode; the daemon's hot reload
+applies it, and each save is recorded with its diff.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlmodel import col, select
+
+from monitor.config import load_config
+from monitor.config.yamlfile import read_yaml
+from monitor.core.scoring import Scorer
+from monitor.domain import Document, Severity, Watchlist
+from monitor.errors import ConfigError, MonitorError
+from monitor.store import story_rows
+from monitor.store.db import session
+from monitor.store.desk_tables import FeedbackRow, WatchlistSaveRow
+from monitor.store.tables import AlertRow
+from monitor.usecases.backtest import Backtest, run
+from monitor.usecases.context import Runtime
+
+log = structlog.get_logger("monitor.usecases.watchlist_edit")
+
+MAX_DRAFT = 256 * 1024
+DRAFT = "\x00draft:"  # the draft's name in a replay beside the current version: no watchlist name can take it
+_SEVERITY = {s.label: int(s) for s in Severity}
+
+
+class EditError(MonitorError):
+    pass
+
+
+def files(config_dir: Path) -> dict[str, Path]:
+    """Watchlist files by stem, as the loader finds them."""
+    return {p.stem: p for p in sorted((config_dir / "watchlists").glob("*.y*ml"))}
+
+
+def read(config_dir: Path, stem: str) -> tuple[Path, str]:
+    path = files(config_dir).get(stem)
+    if path is None:
+        raise EditError(f"no watchlist file {stem!r} in {config_dir / 'watchlists'}")
+    return path, path.read_text(encoding="utf-8")
+
+
+def check(config_dir: Path, stem: str, draft: str) -> tuple[Watchlist | None, list[str]]:
+    """The draft's watchlist and no problems, or None and every problem `monitor check` would print."""
+    path, _current = read(config_dir, stem)
+    if len(draft.encode()) > MAX_DRAFT:
+        return None, [f"{path}: the draft is over {MAX_DRAFT // 1024} KB"]
+    with _copy(config_dir) as copy:
+        target = copy / "watchlists" / path.name
+        target.write_text(draft, encoding="utf-8")
+        try:
+            loaded = load_config(copy)
+        except ConfigError as exc:
+            return None, [str(p).replace(str(copy), str(config_dir)) for p in exc.problems]
+        data = read_yaml(target, interpolate=False).data  # loaded once already: it is well-formed and bounded
+    name = data.get("name") if isinstance(data, dict) else None
+    drafted = [w for w in loaded.watchlists if w.name == name]
+    return (drafted[0], []) if drafted else (None, [f"{path}: the draft defines no watchlist"])
+
+
+@contextmanager
+def _copy(config_dir: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="monitor-draft-") as tmp:
+        copy = Path(tmp) / "config"
+        shutil.copytree(config_dir, copy, ignore=shutil.ignore_patterns("*.db", "*.db-*", "data", ".*"))
+        yield copy
+
+
+@dataclass
+class Preview:
+    days: float
+    items: int
+    added: list[dict[str, Any]] = field(default_factory=list)  # stories the draft alerts on and the current not
+    removed: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # a different highest severity
+    unchanged: int = 0
+    labelled: list[dict[str, Any]] = field(default_factory=list)  # analysts' verdicts, current and draft scores
+
+
+def preview(rt: Runtime, current: Watchlist | None, draft: Watchlist, now: datetime, *, days: float = 7) -> Preview:
+    with session(rt.engine) as s:
+        items = story_rows.items_between(s, now - timedelta(days=days), now)
+    # One replay for both versions: each item is folded and matched once, and filed in the story it was filed in.
+    drafted = replace(draft, name=DRAFT + draft.name)
+    replayed = run(items, [w for w in (current, drafted) if w is not None], window=rt.config.settings.stories.window,
+                   stored_stories=True)
+    before = _alerted(replayed, current.name) if current else {}
+    after = _alerted(replayed, drafted.name)
+    result = Preview(days=days, items=len(items))
+    for story, hit in after.items():
+        if story not in before:
+            result.added.append(hit)
+        elif hit["severity"] != before[story]["severity"]:
+            result.changed.append({**hit, "was": before[story]["severity"]})
+        else:
+            result.unchanged += 1
+    result.removed = [hit for story, hit in before.items() if story not in after]
+    result.labelled = _labelled(rt, current, draft)
+    return result
+
+
+def _alerted(result: Backtest, watchlist: str) -> dict[str, dict[str, Any]]:
+    """Each replayed story's highest severity alerted for `watchlist`, with its title and first alert time."""
+    out: dict[str, dict[str, Any]] = {}
+    for hit in result.hits:
+        if not hit.story or hit.watchlist != watchlist:
+            continue
+        seen = out.setdefault(hit.story, {"title": hit.title, "at": hit.at, "severity": hit.severity})
+        if _SEVERITY.get(hit.severity, 0) > _SEVERITY.get(seen["severity"], 0):
+            seen["severity"] = hit.severity
+    return out
+
+
+def _labelled(rt: Runtime, current: Watchlist | None, draft: Watchlist, limit: int = 200) -> list[dict[str, Any]]:
+    """The items analysts gave a verdict on (for this watchlist), scored by the current and the draft version."""
+    with session(rt.engine) as s:
+        rows = s.exec(select(FeedbackRow.verdict, FeedbackRow.reason, AlertRow.item_id)
+                      .join(AlertRow, col(AlertRow.id) == col(FeedbackRow.alert_id))
+                      .where(col(FeedbackRow.watchlist) == (current or draft).name,
+                             col(AlertRow.item_id).is_not(None))
+                      .order_by(col(FeedbackRow.at).desc()).limit(limit)).all()
+        items = {i.id: i for i in story_rows.items_by_id(s, [r[2] for r in rows if r[2] is not None])}
+    scorers = (Scorer([current]) if current else None, Scorer([draft]))
+    out = []
+    for verdict, reason, item_id in rows:
+        item = items.get(item_id or 0)
+        if item is None:
+            continue
+        doc = Document(item.title, item.summary)
+        old, new = (sc.score(doc, tags=item.tags) if sc else [] for sc in scorers)
+        out.append({"title": item.title, "verdict": verdict, "reason": reason,
+                    "current": old[0].value if old else 0.0, "draft": new[0].value if new else 0.0,
+                    "current_severity": old[0].severity.label if old else "none",
+                    "draft_severity": new[0].severity.label if new else "none"})
+    return out
+
+
+def save(rt: Runtime, stem: str, draft: str, user: str, now: datetime) -> str:
+    """Write the checked draft over the file and record the save; returns the unified diff."""
+    config_dir = rt.config.directory
+    path, current = read(config_dir, stem)
+    watchlist, problems = check(config_dir, stem, draft)
+    if watchlist is None:
+        raise EditError("\n".join(problems))
+    diff = "".join(difflib.unified_diff(current.splitlines(keepends=True), draft.splitlines(keepends=True),
+                                        f"a/{path.name}", f"b/{path.name}"))
+    if not diff:
+        return ""
+    tmp = path.with_name(f".{path.name}.saving")
+    tmp.write_text(draft, encoding="utf-8")
+    tmp.chmod(path.stat().st_mode & 0o777)
+    tmp.replace(path)  # the reloader sees one complete file, never half of one
+    with session(rt.engine) as s:
+        s.add(WatchlistSaveRow(watchlist=watchlist.name, path=str(path), user=user, at=now, diff=diff))
+        s.commit()
+    log.info("watchlist_saved", watchlist=watchlist.name, path=str(path), user=user, lines=diff.count("\n"))
+    return diff
+
+
+def saves(rt: Runtime, name: str, limit: int = 20) -> list[WatchlistSaveRow]:
+    with session(rt.engine) as s:
+        return list(s.exec(select(WatchlistSaveRow).where(WatchlistSaveRow.watchlist == name)
+                           .order_by(col(WatchlistSaveRow.at).desc()).limit(limit)))
