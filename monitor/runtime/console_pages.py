@@ -9,18 +9,20 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from monitor.core.feedback import weekly, weeks_start
 from monitor.core.silences import FIELDS
 from monitor.core.triage import NOISE_REASONS
 from monitor.runtime.access import Who
 from monitor.runtime.http import json_response
 from monitor.runtime.respond import page_response, refuse
-from monitor.store import silences
+from monitor.store import feedback, silences
 from monitor.store.db import session
 from monitor.usecases import watchlist_edit
 from monitor.usecases.context import Runtime
 from monitor.web import desk, queries
 
 _SEVERITIES = {"watch": 1, "warning": 2, "critical": 3}
+FEEDBACK_WEEKS = 8
 
 
 def filters_of(request: Request) -> desk.Filters:
@@ -105,7 +107,10 @@ def silence_list(request: Request, rt: Runtime, who: Who) -> Response:
 
 def watchlists(request: Request, rt: Runtime, who: Who) -> Response:
     files = watchlist_edit.files(rt.config.directory)
-    return page_response(request, rt, who, "watchlists.html", files=sorted(files),
+    with session(rt.engine) as s:  # the analysts' verdicts per watchlist and week, as `evaluate --feedback` counts
+        figures = weekly(feedback.verdicts_since(s, weeks_start(datetime.now(UTC), FEEDBACK_WEEKS)))
+    return page_response(request, rt, who, "watchlists.html", files=sorted(files), figures=figures,
+                         weeks=FEEDBACK_WEEKS,
                          saves={w.name: watchlist_edit.saves(rt, w.name, 5) for w in rt.config.watchlists})
 
 

@@ -87,6 +87,9 @@ def test_analyst_acknowledges_snoozes_and_marks_noise(desk: Desk, browser: Any, 
     shot(page, tmp_path, "story")
 
     # The inbox filters by state, and a snoozed story is not "open".
+    page.goto(desk.base + "/watchlists")  # the week's figures: one noise verdict, for a background mention
+    figures = page.inner_text("#feedback")
+    assert "test-list" in figures and "100%" in figures and "background (1)" in figures
     page.goto(desk.base + "/?state=open")
     assert "Alpha brigades" not in page.inner_text("#inbox")
     page.goto(desk.base + "/?state=snoozed")
