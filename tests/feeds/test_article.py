@@ -24,7 +24,7 @@ from monitor.feeds.article import ArticleFetcher, Page
 from monitor.feeds.extract import read_page
 from monitor.feeds.fetch import Fetcher, FetchLimits
 from tests.support.rawserver import RawServer
-from tests.support.servers import HttpServer, Request, Response
+from tests.support.servers import HttpServer, InternalServer, Request, Response
 
 ARTICLES = Path(__file__).resolve().parents[1] / "data" / "articles"
 LIMITS = FetchLimits(timeout=2, deadline=5, max_redirects=3, user_agent="escalation-monitor/0.1 (+test)")
@@ -59,20 +59,6 @@ def article(page: Page | ArticleText) -> ArticleText:
     return read_page(page.content, page.url, page.content_type, 50_000)
 
 
-class InternalServer(HttpServer):
-    """The recording server on 127.0.0.2: an address a public feed's article must never reach."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        handler = self._server.RequestHandlerClass
-        self._server.server_close()
-        self._server = type(self._server)(("127.0.0.2", 0), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.2:{self.port}{path}"
 
 
 @pytest.fixture

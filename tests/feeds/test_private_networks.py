@@ -10,7 +10,6 @@ by the real rules) stands for the internal service a hostile feed points at. Nam
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from monitor.usecases import poll
 from monitor.usecases.context import Runtime
 from monitor.web import queries
 from tests.support.polling import Clock, feed_row, make_runtime, news_items, rss
-from tests.support.servers import HttpServer, Response
+from tests.support.servers import HttpServer, InternalServer, Response
 
 LIMITS = FetchLimits(timeout=2, deadline=5, max_redirects=3)
 NAMES = {"news.test": ["127.0.0.1"], "intranet.test": ["127.0.0.2"], "mixed.test": ["127.0.0.1", "127.0.0.2"]}
@@ -42,20 +41,6 @@ def is_public(address: str) -> bool:
     return address == "127.0.0.1" or is_public_address(address)
 
 
-class InternalServer(HttpServer):
-    """The same recording server on 127.0.0.2: an address a public feed must never reach."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        handler = self._server.RequestHandlerClass
-        self._server.server_close()
-        self._server = type(self._server)(("127.0.0.2", 0), handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.2:{self.port}{path}"
 
 
 @pytest.fixture

@@ -186,3 +186,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+class InternalServer(HttpServer):
+    """The recording server on 127.0.0.2: an address a public feed (or its articles) must never reach."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        handler = self._server.RequestHandlerClass
+        self._server.server_close()
+        self._server = type(self._server)(("127.0.0.2", 0), handler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.2:{self.port}{path}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests.support.configdir import write_config
 from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, watchlist
 from tests.support.servers import HttpServer, free_port
 
+CHROMIUM = "/usr/bin/chromium"
 PASSWORDS = {"ann": "analyst-password-1", "ada": "admin-password-1", "val": "viewer-password-1"}
 
 
@@ -44,3 +46,12 @@ def desk(tmp_path: Path, feed_server: HttpServer) -> Iterator[Desk]:
         yield Desk(daemon, f"http://127.0.0.1:{port}", config, feed)
     finally:
         daemon.stop()
+
+
+def chromium() -> str:
+    """Debian's Chromium: skipped when absent, a failure under CI (.ci/run installs it)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {CHROMIUM} is missing (.ci/run installs Debian's chromium package)")
+        pytest.skip(f"{CHROMIUM} not installed: apt-get install -y chromium")
+    return CHROMIUM

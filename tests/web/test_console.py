@@ -14,18 +14,10 @@ from typing import Any
 
 import pytest
 
-from tests.web.conftest import PASSWORDS, Desk
+from tests.web.conftest import PASSWORDS, Desk, chromium
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
 
-
-def _chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {CHROMIUM} is missing (.ci/run installs Debian's chromium package)")
-        pytest.skip(f"{CHROMIUM} not installed: apt-get install -y chromium")
-    return CHROMIUM
 
 
 @pytest.fixture
@@ -33,7 +25,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
+        launched = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
         yield launched
         launched.close()
 

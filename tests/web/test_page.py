@@ -3,7 +3,6 @@ headless Chromium (Debian's package)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -17,8 +16,8 @@ from monitor.web.page import render
 from tests.support.configdir import write_config
 from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, http_get, watchlist
 from tests.support.servers import HttpServer, Response, free_port
+from tests.web.conftest import chromium
 
-CHROMIUM = "/usr/bin/chromium"
 WIDTH, HEIGHT = 1280, 1000
 TITLE = "Alpha brigades cross the river & dig in"
 
@@ -34,17 +33,10 @@ def test_feed_text_is_escaped_and_only_http_links_are_links() -> None:
     assert 'href="javascript:' not in html and 'href="#"' in html
 
 
-def _chromium() -> str:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"CI is set but {CHROMIUM} is missing (.ci/run installs Debian's chromium package)")
-        pytest.skip(f"{CHROMIUM} not installed: apt-get install -y chromium")
-    return CHROMIUM
-
 
 def _browse(tmp_path: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "chromium-profile"
-    command = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
                f"--user-data-dir={profile}", f"--window-size={WIDTH},{HEIGHT}", *args, url]
     try:
