@@ -15,7 +15,6 @@ from zlib import crc32
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 from rapidfuzz import fuzz
 
 NUM_PERM = 128
@@ -30,8 +29,20 @@ BUCKET_CAP = 64
 BLOCK = 512  # shingles permuted at a time in `signatures`
 
 _SCHEME = "affine32"
-_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1, scheme=_SCHEME).permutations
-_A, _B = (np.asarray(p[: BANDS * ROWS], dtype=np.uint32) for p in _PERMUTATIONS)
+
+
+def _permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """datasketch's MinHash(num_perm, seed, scheme="affine32").permutations, drawn as it draws them (odd `a`,
+    any `b`; tests/core/test_neardup.py holds them equal): importing datasketch (and the scipy it loads) was a
+    third of a second of every `monitor` command's start."""
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    return a, b
+
+
+_PERMUTATIONS = _permutations(NUM_PERM, 1)
+_A, _B = (p[: BANDS * ROWS] for p in _PERMUTATIONS)
 _MAX32 = np.uint32(0xFFFFFFFF)
 # Odd 64-bit multipliers: a band's ROWS hash values -> one 64-bit bucket key (arithmetic wraps modulo 2^64).
 _MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,

@@ -12,6 +12,10 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel
 
+# tables.py gives SQLModel its metadata (with the naming convention) before any table is declared: imported first,
+# whichever of the two modules a process imports first, so these tables join that metadata and not a discarded one.
+from monitor.store import tables as _tables  # noqa: F401
+
 
 class UserRow(SQLModel, table=True):
     """A console user. `password_hash` is argon2id; None for a user who signs in through the proxy header."""

@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Dialect, and_, bindparam, case, delete, exists, func, not_, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from monitor.core.clustering import Story
@@ -122,6 +123,87 @@ def items_between(session: Session, start: datetime, end: datetime, *,
     return _stored(session, query)
 
 
+class FilingRow(NamedTuple):
+    """What the story index files a stored item with (StoryCache): no link, tags or article text."""
+
+    id: int
+    story_id: str
+    feed: str
+    title: str
+    summary: str
+    fetched_at: datetime
+    band_keys: bytes | None  # core.fingerprint.pack_keys; None: stored before they were kept
+
+
+def window_stories(session: Session, since: datetime) -> list[Story]:
+    """The stories last seen at or after `since`, oldest first, as index snapshots (no items, no scores): read
+    as plain rows, not as ORM objects (50,000 of them at a restart)."""
+    table: Any = StoryRow.__table__  # type: ignore[attr-defined]
+    query = (core_select(table.c.id, table.c.first_seen, table.c.last_seen, table.c.title, table.c.sources)
+             .where(table.c.last_seen >= since).order_by(table.c.first_seen))
+    return [Story(i, first, last, title, tuple(sources or ()), 0, {})
+            for i, first, last, title, sources in session.connection().execute(query)]
+
+
+def window_filing_rows(session: Session, since: datetime, until: datetime) -> list[FilingRow]:
+    """Items fetched in [since, until] and filed in a story last seen at or after `since`, oldest first: found
+    through the stories' index and items.story_id's, so a restart reads the window and not the history."""
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    stories: Any = StoryRow.__table__  # type: ignore[attr-defined]
+    query = (_filing_select().join(stories, stories.c.id == items.c.story_id)
+             .where(stories.c.last_seen >= since, items.c.fetched_at >= since, items.c.fetched_at <= until)
+             .order_by(items.c.fetched_at, items.c.id))
+    return [FilingRow(*row) for row in session.connection().execute(query)]
+
+
+def filing_rows_by_id(session: Session, ids: Sequence[int]) -> list[FilingRow]:
+    """These items if filed in a story, oldest first within each 500."""
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    return [FilingRow(*row) for chunk in _chunks(ids) for row in session.connection().execute(
+        _filing_select().where(items.c.id.in_(chunk), items.c.story_id.is_not(None))
+        .order_by(items.c.fetched_at, items.c.id))]
+
+
+def _filing_select() -> Any:
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    feeds: Any = FeedRow.__table__  # type: ignore[attr-defined]
+    return (core_select(items.c.id, items.c.story_id, feeds.c.name, items.c.title, items.c.summary, items.c.fetched_at,
+                   items.c.band_keys).select_from(items).join(feeds, feeds.c.id == items.c.feed_id))
+
+
+def window_scores(session: Session, since: datetime, until: datetime) -> dict[int, dict[str, Score]]:
+    """scores_of the items window_filing_rows reads, in one query over the same join."""
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    stories: Any = StoryRow.__table__  # type: ignore[attr-defined]
+    scores: Any = ScoreRow.__table__  # type: ignore[attr-defined]
+    query = (core_select(scores.c.item_id, scores.c.watchlist, scores.c.value, scores.c.severity,
+                         scores.c.contributions, scores.c.actors, scores.c.terms)
+             .select_from(stories).join(items, items.c.story_id == stories.c.id)
+             .join(scores, scores.c.item_id == items.c.id)
+             .where(stories.c.last_seen >= since, items.c.fetched_at >= since, items.c.fetched_at <= until))
+    out: dict[int, dict[str, Score]] = defaultdict(dict)
+    for item_id, watchlist, value, severity, contributions, actors, terms in session.connection().execute(query):
+        out[item_id][watchlist] = _score(watchlist, value, severity, contributions, actors, terms)
+    return dict(out)
+
+
+def assign_keyed(session: Session, assignments: Sequence[tuple[int, str, bytes]]) -> None:
+    """`assign`, with each item's band keys (core.fingerprint.pack_keys) written in the same UPDATE."""
+    if assignments:
+        connection = session.connection()
+        sql, order = _assign_keyed_sql(connection.dialect)
+        rows = [{"item": item_id, "story": story_id, "keys": keys} for item_id, story_id, keys in assignments]
+        connection.exec_driver_sql(sql, [tuple(row[name] for name in order) for row in rows] if order else rows)
+
+
+@functools.lru_cache(maxsize=8)
+def _assign_keyed_sql(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    table: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    compiled = update(table).where(table.c.id == bindparam("item")).values(
+        story_id=bindparam("story"), band_keys=bindparam("keys")).compile(dialect=dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
 def items_by_id(session: Session, ids: Sequence[int]) -> list[StoredItem]:
     """These items, with their feed's name and tags (oldest first within each 500)."""
     return [item for chunk in _chunks(ids)
@@ -155,6 +237,15 @@ def score_of(row: ScoreRow) -> Score:
                           for c in row.contributions)
     return Score(row.watchlist, row.value, Severity(row.severity), contributions, tuple(row.actors),
                  tuple(row.terms))
+
+
+def _score(watchlist: str, value: float, severity: int, contributions: list[dict[str, Any]],
+           actors: list[str] | None, terms: list[str] | None) -> Score:
+    """score_of, from the columns of a plain row."""
+    return Score(watchlist, value, Severity(severity), tuple(
+        Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])), float(c["value"]),
+                     c.get("detail", ""), c.get("part", "")) for c in contributions or ()),
+        tuple(actors or ()), tuple(terms or ()))
 
 
 def scores_of(session: Session, item_ids: Sequence[int]) -> dict[int, dict[str, Score]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Named constraints keep migrations and error messages readable on both backends.
@@ -73,6 +73,10 @@ class ItemRow(SQLModel, table=True):
     # reading it went (core.fulltext.ArticleText.label: "read", "failed: timeout ...", ...); None: not attempted.
     article_text: str | None = Field(default=None, sa_type=Text)
     article_status: str | None = Field(default=None, max_length=300)
+    # The MinHash band keys its story was found with (core.fingerprint.pack_keys), written when it is filed: the
+    # story index is rebuilt from them at start without computing MinHash again (issue 16, row 4). None: filed
+    # before they were kept, computed at load.
+    band_keys: bytes | None = Field(default=None, sa_type=LargeBinary)
 
 
 class StoryRow(SQLModel, table=True):

@@ -17,7 +17,7 @@ from monitor.config import Config
 from monitor.core import rules
 from monitor.core.clustering import Story
 from monitor.core.corroboration import CorroborationPolicy
-from monitor.core.fingerprint import Fingerprint
+from monitor.core.fingerprint import Fingerprint, fingerprints_of, pack_keys
 from monitor.core.story_rules import (
     StoryAlertKind,
     StoryAlertState,
@@ -77,9 +77,9 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
     by_name = {wl.name: wl for wl in config.watchlists}
     stories: dict[str, Story] = {}
     writes: list[tuple[_Pending, int, Item]] = []
-    assignments: list[tuple[int, str]] = []
+    assignments: list[tuple[int, str, bytes]] = []
     kept: list[tuple[int, Score]] = []
-    prints = fingerprints or {}
+    prints = _with_missing(fingerprints or {}, [item for _, item in new])
     if tracker.peers:
         # Copies of a new story reaching several workers within the same seconds: without this, each would file
         # before seeing the others' uncommitted items, open a story of its own and alert (issue 16, row 12).
@@ -94,17 +94,28 @@ def file_and_alert(config: Config, scored: Mapping[str, Sequence[Score]], tracke
         with tracker.lock:
             story, pending = _file(tracker, s, by_name, item_id, item, feed.name, scores, now,
                                    prints.get(item.uid))
-        assignments.append((item_id, story.id))
+        # Stored with the item, so a restart files it again without computing MinHash (issue 16, row 4).
+        assignments.append((item_id, story.id, pack_keys(prints[item.uid].keys)))
         stories[story.id] = story  # the latest snapshot of each story wins
         writes += [(p, item_id, item) for p in pending]
     repo.add_scores(s, kept, now)
-    story_rows.assign(s, assignments)
+    story_rows.assign_keyed(s, assignments)
     # Shared rows in one order (story id, watchlist) in every transaction: two feeds carrying the same stories
     # in different orders wait for each other instead of deadlocking on PostgreSQL.
     story_rows.save_stories(s, [stories[story_id] for story_id in sorted(stories)])
     writes.sort(key=lambda w: (w[0].story_id, w[0].watchlist.name, w[0].decision.state.alerts))
     return sum(_write(s, p, item_id, item, feed, now, realert=config.settings.delivery.realert)
                for p, item_id, item in writes)
+
+
+def _with_missing(prints: Mapping[str, Fingerprint], items: Sequence[Item]) -> Mapping[str, Fingerprint]:
+    """The parse workers' fingerprints, and those of items that came without one computed here (before the
+    lock; the index would compute the same), so every filed item's band keys can be stored."""
+    missing = [item for item in items if item.uid not in prints]
+    if not missing:
+        return prints
+    return {**prints, **dict(zip([i.uid for i in missing], fingerprints_of([(i.title, i.summary) for i in missing]),
+                                 strict=True))}
 
 
 def _file(tracker: StoryCache, s: Session, by_name: dict[str, Watchlist], item_id: int, item: Item,

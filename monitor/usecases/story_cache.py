@@ -24,7 +24,7 @@ from sqlmodel import Session
 from monitor.config import gazetteer
 from monitor.core import watermark
 from monitor.core.clustering import Story, StoryIndex
-from monitor.core.fingerprint import fingerprints_of
+from monitor.core.fingerprint import Fingerprint, StaleKeys, fingerprints_of, restored
 from monitor.core.story_rules import StoryAlertState
 from monitor.domain import Score
 from monitor.store import story_rows
@@ -41,7 +41,7 @@ class StoryCache:
     scores) and the alert state per story and watchlist, under one lock. Built empty; loaded once."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
-    index: StoryIndex = field(default_factory=lambda: StoryIndex(gazetteer.place_tokens()))
+    _index: StoryIndex | None = field(default=None, repr=False)
     members: dict[str, list[Member]] = field(default_factory=dict)
     states: dict[tuple[str, str], StoryAlertState] = field(default_factory=dict)
     loaded: bool = False
@@ -51,6 +51,14 @@ class StoryCache:
     # (when, the highest stored item id then), noted by the heartbeat; see catch_up
     marks: deque[watermark.Mark] = field(default_factory=deque)
     caught_up_at: datetime | None = None
+
+    @property
+    def index(self) -> StoryIndex:
+        """Made at its first use (loading, filing, expiring: under the lock): the gazetteer's place names take most
+        of a second to read, which every start paid, and a round of unchanged feeds never needs them."""
+        if self._index is None:
+            self._index = StoryIndex(gazetteer.place_tokens())
+        return self._index
 
     def load(self, engine: Engine, now: datetime, window: float) -> int:
         """Rebuild from stored stories and their items in the window (once; later calls do nothing)."""
@@ -80,11 +88,12 @@ class StoryCache:
             self._load(s, now, window)
 
     def _load(self, s: Session, now: datetime, window: float) -> None:
+        """The window only (its stories, their items fetched in it), read as plain rows; each item is filed with
+        the band keys stored with it (issue 16, row 4: 50,000 items took seconds of MinHash at every start)."""
         since = now - timedelta(seconds=window)
-        rows = story_rows.stories_since(s, since)
-        for row in rows:
-            self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
-        self._add_stored(s, story_rows.items_between(s, since, now, story_ids=[r.id for r in rows]))
+        for story in story_rows.window_stories(s, since):
+            self.index.restore(story)
+        self._add_stored(story_rows.window_filing_rows(s, since, now), story_rows.window_scores(s, since, now))
         self.marks.append((now, story_rows.last_item_id(s)))
         self.loaded = True
         log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
@@ -108,29 +117,23 @@ class StoryCache:
             return 0
         above = watermark.floor(self.marks, self.caught_up_at or now, CATCH_UP_LAG)
         self.caught_up_at = now
-        theirs = story_rows.items_by_id(s, [i for i in story_rows.filed_after(s, above) if str(i) not in self.index])
+        theirs = story_rows.filing_rows_by_id(s, [i for i in story_rows.filed_after(s, above)
+                                                  if str(i) not in self.index])
         if not theirs:
             return 0
         unknown = sorted({i.story_id for i in theirs if i.story_id and self.index.story(i.story_id) is None})
         for row in story_rows.stories_by_id(s, unknown):
             self.index.restore(Story(row.id, row.first_seen, row.last_seen, row.title, tuple(row.sources), 0, {}))
-        self._add_stored(s, theirs)
+        self._add_stored(theirs, story_rows.scores_of(s, [i.id for i in theirs]))
         touched = {i.story_id for i in theirs}
         for key in [k for k in self.states if k[0] in touched]:
             del self.states[key]  # they may have alerted on it: the state is read again from the database
         log.info("story_index_caught_up", items=len(theirs), stories=len(touched))
         return len(theirs)
 
-    def _add_stored(self, s: Session, stored: Sequence[story_rows.StoredItem]) -> None:
+    def _add_stored(self, stored: Sequence[story_rows.FilingRow], scores: dict[int, dict[str, Score]]) -> None:
         """File stored items in the stories they were filed in, with their scores."""
-        items = [i for i in stored if i.story_id]
-        scores = story_rows.scores_of(s, [i.id for i in items])
-        # Fingerprinted a thousand at a time: one vectorised MinHash pass each instead of one per item (a restart
-        # with 50,000 items in the window: 8.4 -> 7.9 s, half of it still fingerprints).
-        prints = [p for n in range(0, len(items), 1000)
-                  for p in fingerprints_of([(i.title, i.summary) for i in items[n:n + 1000]])]
-        for item, fingerprint in zip(items, prints, strict=True):
-            assert item.story_id is not None
+        for item, fingerprint in zip(stored, _fingerprints(stored), strict=True):
             self.index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed,
                            at=item.fetched_at, story_id=item.story_id, fingerprint=fingerprint)
             self.members.setdefault(item.story_id, []).append(
@@ -147,6 +150,8 @@ class StoryCache:
     def expire(self, now: datetime, window: float) -> int:
         before = now - timedelta(seconds=window)
         with self.lock:
+            if self._index is None:
+                return 0  # nothing filed yet: nothing to close
             closed = {story.id for story in self.index.expire(before)}
             for story_id in closed:
                 self.members.pop(story_id, None)
@@ -155,6 +160,25 @@ class StoryCache:
             for key in [k for k in self.states if k[0] in closed]:
                 del self.states[key]
             return len(closed)
+
+
+def _fingerprints(stored: Sequence[story_rows.FilingRow]) -> list[Fingerprint]:
+    """Each item's fingerprint from the band keys stored with it (only the normalisation is done again); items
+    stored without them, or with keys of other parameters, are fingerprinted a thousand at a time (one
+    vectorised MinHash pass each)."""
+    out: list[Fingerprint | None] = []
+    for item in stored:
+        try:
+            out.append(None if item.band_keys is None else restored(item.title, item.summary, item.band_keys))
+        except StaleKeys:
+            out.append(None)
+    missing = [n for n, found in enumerate(out) if found is None]
+    for start in range(0, len(missing), 1000):
+        chunk = missing[start:start + 1000]
+        for n, fingerprint in zip(chunk, fingerprints_of([(stored[n].title, stored[n].summary) for n in chunk]),
+                                  strict=True):
+            out[n] = fingerprint
+    return [f for f in out if f is not None]
 
 
 class Member(NamedTuple):
