@@ -94,11 +94,12 @@ def subjects(score: Score) -> tuple[TrendSubject, ...]:
 
 
 def trend(times: Sequence[datetime], subject: TrendSubject, *, now: datetime, history_start: datetime,
-          policy: TrendPolicy = DEFAULT_TREND) -> TrendDecision:
+          policy: TrendPolicy = DEFAULT_TREND, presorted: bool = False) -> TrendDecision:
     """`times`: when each escalation-scored item of the subject was seen, covering at least
     [now - policy.weeks weeks - window, now]; `history_start`: since when such items are on record (a window
-    before it is unknown, not empty)."""
-    ordered = times if all(a <= b for a, b in pairwise(times)) else sorted(times)
+    before it is unknown, not empty). `presorted`: the caller keeps `times` in order (a replay appends them as
+    it goes), so the check, a pass over every time at every call, is skipped."""
+    ordered = times if presorted or all(a <= b for a, b in pairwise(times)) else sorted(times)
     count = _count(ordered, now, policy.window)
     base = baseline(ordered, now=now, history_start=history_start, policy=policy)
     span = _span(policy.window)

@@ -8,6 +8,7 @@ installs no signal handlers off the main thread: the daemon keeps sole charge of
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 
@@ -58,6 +59,9 @@ class WebServer:
         config = uvicorn.Config(build_app(state), log_config=None, access_log=False, lifespan="off",
                                 timeout_keep_alive=5, timeout_graceful_shutdown=2, server_header=False,
                                 limit_concurrency=200, h11_max_incomplete_event_size=64 * 1024)
+        # uvicorn tells its start and stop at INFO on a logger named "uvicorn.error": the daemon's own
+        # http_listening and daemon_stopped lines say it already, and an ops search for "error" should not hit them.
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name="http", daemon=True)
 

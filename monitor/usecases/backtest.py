@@ -104,7 +104,8 @@ def _trend(result: Backtest, wl: Watchlist, score: Score, at: datetime, history_
         if subject in checked and at - checked[subject] < PERIOD:
             continue
         checked[subject] = at
-        decision = trends.trend(times[subject], subject, now=at, history_start=history_start, policy=policy)
+        decision = trends.trend(times[subject], subject, now=at, history_start=history_start, policy=policy,
+                                presorted=True)  # items are replayed oldest first
         if trends.alert_due(decision, last_trend.get(subject), at, policy):
             last_trend[subject] = at
             result.days[(at.strftime("%Y-%m-%d"), wl.name)].trend_alerts += 1
