@@ -52,7 +52,10 @@ def posted(state: DaemonState, role: str, handler: FormHandler, *,
     """A form POST: size-capped, CSRF-checked, then `role` checked (unless the form authenticates itself, as the
     sign-in form and a one-click link's confirmation do)."""
     async def endpoint(request: Request) -> Response:
-        if int(request.headers.get("content-length") or 0) > MAX_FORM:
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():  # browsers always send one with a form; a chunked body could be of any size
+            return Response("a form needs a Content-Length", status_code=411)
+        if int(length) > MAX_FORM:
             return Response("form too large", status_code=413)
         form = await request.form(max_files=0, max_fields=50)
         return await run_in_threadpool(_act, request, form)
