@@ -79,8 +79,9 @@ async def run_once(config: Config) -> deliver.DeliveryStats:
     """One full cycle: poll every due feed, score, and deliver what is pending."""
     tune_gc()
     rt = open_runtime(config)
+    # No workers started ahead: the pool starts one when a changed feed needs it, so a round of 304s starts none
+    # (issue 16, row 4: run --once on unchanged feeds).
     try:
-        await start_workers(rt)
         outcomes = await poll.poll_due(rt)
         stats = await deliver.deliver_pending(rt)
         workers.retire(rt)
@@ -124,7 +125,9 @@ class Daemon:
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self._on_hup)
         web = self._start_web()
-        await start_workers(self.rt)
+        # Started beside the first poll, not before it: a round of 304s needs no worker, and a changed feed's
+        # parse job waits only for the first worker that is ready (issue 16, row 4: time to the first poll).
+        self._spawn(start_workers(self.rt))
         self.scheduler.start()
         self._spawn(self._beat())
         settings = self.rt.config.settings
