@@ -59,8 +59,9 @@ def open_runtime(config: Config, *, base_dir: Path | None = None, preload: bool 
 
 
 async def start_workers(rt: Runtime) -> None:
-    """The parse workers, started before the first poll rather than by it; a pool that fails to start is only
-    logged: the first job tries again, and a feed it fails is a parse error like any other."""
+    """The parse workers, all started at once beside the daemon's first poll rather than one per job by the first
+    busy round; a pool that fails to start is only logged: the first job tries again, and a feed it fails is a
+    parse error like any other."""
     if rt.cpu is None:
         return
     try:
