@@ -41,6 +41,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
+from bench_polling import r2e_setup  # noqa: E402  (the same rss2email configuration as the polling bench)
+
 WINDOW_HOURS = 48  # settings.stories.window's default
 COPY_RATE = 0.3  # items that are a copy of a recent item through another feed
 SCORED_RATE = 0.15  # items with a score row (bench_polling's watchlist scores 13-15% of English news)
@@ -286,15 +288,6 @@ def daemon(tree: Path, config: Path, base: str, first_file: Path) -> dict[str, f
     reader.join(5)
     return marks
 
-
-def r2e_setup(directory: Path, r2e: str, base: str, feeds: int) -> tuple[Path, Path]:
-    cfg, data = directory / "r2e.cfg", directory / "r2e.json"
-    subprocess.run([r2e, "-c", str(cfg), "-d", str(data), "new", "bench@example.org"], check=True,
-                   capture_output=True)
-    with cfg.open("a") as out:
-        for i in range(feeds):
-            out.write(f"\n[feed.f{i}]\nurl = {base}/feed/{i}.xml\n")
-    return cfg, data
 
 
 def r2e_round(r2e: str, cfg: Path, data: Path, feeds: int) -> float:

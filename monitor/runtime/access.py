@@ -35,6 +35,11 @@ class Who:
     def may(self, needed: str) -> bool:
         return users.may(self.role, needed)
 
+    def acts(self, needed: str) -> bool:
+        """May change something as `needed`: a signed-in person (session or proxy), never the token or a reader
+        of a fresh install, whatever their role says."""
+        return self.via in ("session", "header") and self.may(needed)
+
 
 def host_name(header: str) -> str:
     """`example.org:8787` -> example.org, `[::1]:8787` -> ::1; lower case, no trailing dot."""

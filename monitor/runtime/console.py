@@ -67,11 +67,12 @@ def posted(state: DaemonState, role: str, handler: FormHandler, *,
             return refuse(request, rt, who, 403, "the form has expired or did not come from this site: reload it")
         if not signed_in:
             return handler(request, rt, who, form)  # type: ignore[arg-type]
-        if who is None or who.via == "anonymous" or who.via == "token":
-            return challenge(request, rt) if who is None else refuse(
-                request, rt, who, 403, "sign in to act (monitor users add NAME --role analyst)")
-        if not who.may(role):
-            return refuse(request, rt, who, 403, f"this needs the {role} role; you are {who.role}")
+        if who is None:
+            return challenge(request, rt)
+        if not who.acts(role):
+            why = (f"this needs the {role} role; you are {who.role}" if who.via in ("session", "header")
+                   else "sign in to act (monitor users add NAME --role analyst)")
+            return refuse(request, rt, who, 403, why)
         return handler(request, rt, who, form)
     return endpoint
 
