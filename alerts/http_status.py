@@ -15,9 +15,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from requests.adapters import HTTPAdapter
+if TYPE_CHECKING:
+    from requests.adapters import HTTPAdapter
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,10 @@ _MARK = "_alerts_records_status"
 
 
 def install() -> None:
-    """Wrap HTTPAdapter.build_response once per process (idempotent)."""
+    """Wrap HTTPAdapter.build_response once per process (idempotent); at the first send, so a process that sends
+    nothing does not import requests."""
+    from requests.adapters import HTTPAdapter
+
     with _installed:
         original = HTTPAdapter.build_response
         if getattr(original, _MARK, False):

@@ -18,20 +18,31 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import apprise
 import structlog
-from apprise.plugins.slack import NotifySlack
 
 from alerts import http_status
 from alerts.redact import redact, register_url
 from alerts.render import Rendered
 from monitor.domain import Severity, parse_retry_after
 
+if TYPE_CHECKING:
+    import apprise
+
+# apprise (with requests and its plugins, a fifth of a second) is imported by the first URL that needs it, not with
+# this module: a configuration whose channels are all console:// never loads it (issue 16, row 4).
+
 log = structlog.get_logger("alerts")
 
 CONSOLE, SLACK, HTML, TEXT = "console", "slack", "html", "text"
-_NOTIFY_TYPE = {Severity.CRITICAL: apprise.NotifyType.FAILURE, Severity.WARNING: apprise.NotifyType.WARNING}
+
+
+def _notify_type(severity: Severity) -> apprise.NotifyType:
+    import apprise
+
+    return {Severity.CRITICAL: apprise.NotifyType.FAILURE,
+            Severity.WARNING: apprise.NotifyType.WARNING}.get(severity, apprise.NotifyType.INFO)
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,9 @@ def url_key(url: str) -> str:
 def _target(channel: str, url: str) -> Target:
     if url.startswith("console://"):
         return Target(channel, url_key(url), url, "console://", CONSOLE)
+    import apprise
+    from apprise.plugins.slack import NotifySlack
+
     plugin = apprise.Apprise.instantiate(url)
     if not plugin:
         return Target(channel, url_key(url), url, redact(url), TEXT)
@@ -84,9 +98,10 @@ class Sender:
     """Sends rendered alerts to named channels; a failing URL never raises."""
 
     def __init__(self, channels: Mapping[str, Sequence[str]], *, timeout: float = 30.0) -> None:
-        http_status.install()
         self.timeout = timeout
         self.guard = timeout * 4 + 5  # apprise's socket timeouts end a send long before this
+        # Read now, not at the first send: reading a URL registers its private parts for redaction, so a token in
+        # any later log line is masked.
         self.channels = {name: tuple(_target(name, url) for url in urls) for name, urls in channels.items()}
         self.on_send: Callable[[str, bool], None] | None = None  # (channel, ok) after each URL: metrics
 
@@ -118,6 +133,9 @@ class Sender:
         if target.kind == CONSOLE:
             log.info("alert_console", channel=target.channel, subject=rendered.subject, text=rendered.text)
             return UrlResult(target.key, True)
+        import apprise
+
+        http_status.install()
         plugin = apprise.Apprise.instantiate(target.url)
         if not plugin:
             return UrlResult(target.key, False, "not a valid apprise URL")
@@ -129,7 +147,7 @@ class Sender:
         with http_status.collect() as seen:
             result = notifier.notify(
                 body=body, title=title, body_format=body_format,
-                notify_type=_NOTIFY_TYPE.get(severity, apprise.NotifyType.INFO),
+                notify_type=_notify_type(severity),
                 log_callback=lambda entry, _plugin: messages.append(str(getattr(entry, "message", entry))),
                 log_level=logging.WARNING,
             )
@@ -157,6 +175,8 @@ class Sender:
 def _payload(kind: str, rendered: Rendered) -> tuple[str, str, str | None]:
     """(body, title, declared body format). Slack's body is declared as nothing, which tells apprise
     to pass our mrkdwn through untouched instead of converting it as CommonMark."""
+    import apprise
+
     if kind == SLACK:
         return rendered.slack or rendered.text, rendered.slack_title or rendered.subject, None
     if kind == HTML:
@@ -166,6 +186,8 @@ def _payload(kind: str, rendered: Rendered) -> tuple[str, str, str | None]:
 
 def url_problems(channels: Mapping[str, Sequence[str]]) -> list[str]:
     """URLs apprise cannot use, named by channel and position; secrets redacted."""
+    import apprise
+
     problems = []
     for name, urls in channels.items():
         for i, url in enumerate(urls):

@@ -108,7 +108,7 @@ def role_ours(config_dir: str, scenario: str) -> None:
 
     from monitor.config import load_config
     from monitor.runtime import logging as logsetup
-    from monitor.runtime.daemon import open_runtime, start_workers, tune_gc
+    from monitor.runtime.cycle import open_runtime, start_workers, tune_gc
     from monitor.usecases.poll import poll_due
 
     logsetup.configure("warning", "json")
@@ -162,10 +162,11 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
 
     from monitor.config import load_config
     from monitor.core.fingerprint import fingerprints_of
+    from monitor.core.scoring import Scorer
     from monitor.feeds.fetch import FetchResult
     from monitor.feeds.parse import parse_feed
     from monitor.runtime import logging as logsetup
-    from monitor.runtime.daemon import open_runtime
+    from monitor.runtime.cycle import open_runtime
     from monitor.store.db import session
     from monitor.store.tables import AlertRow, FeedRow, ScoreRow
     from monitor.usecases import bookkeeping, poll
@@ -178,6 +179,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
     fp = time.process_time() - t0
 
     rt = open_runtime(load_config(Path(config_dir), env={}))
+    scorer = Scorer(rt.config.watchlists)  # the one each parse worker builds
     with session(rt.engine) as s:
         rows = {r.name: r for r in s.exec(select(FeedRow))}
     stages = dict.fromkeys(("parse", "dedup", "score", "fingerprint", "store"), 0.0)
@@ -196,7 +198,7 @@ def role_pipeline(config_dir: str, base: str, feeds: str) -> None:
                        content_type=headers["content-type"])
         known = timed("dedup", poll._known_uids, rt, row)
         scores = timed("score", lambda items, known: {
-            i.uid: rt.scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
+            i.uid: scorer.score(i.document, language=i.language) for i in items if i.uid not in known},
             parsed.items, known)
         prints = timed("fingerprint", lambda items, new: dict(zip(
             [i.uid for i in items if i.uid in new],

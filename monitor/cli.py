@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
-from monitor.commands import operations, silence, users
+from monitor.commands import operations
 from monitor.commands.options import EXIT_RUNTIME, EXIT_USAGE, config_option, load
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.runtime import logging as logsetup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The `monitor` group. The desk's commands import the store's tables and the password hasher, so their
+    modules load when one of them is called or listed: `run --once` does not pay for them (issue 16, row 4)."""
+
+    # command -> its module
+    LAZY: ClassVar[dict[str, str]] = {"users": "monitor.commands.users", "silence": "monitor.commands.silence"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.LAZY and cmd_name not in self.commands:
+            self.add_command(getattr(importlib.import_module(self.LAZY[cmd_name]), cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """Escalation monitor: polls news feeds, scores items against watchlists, and alerts people."""
 
@@ -26,15 +44,17 @@ def cli() -> None:
 @click.option("--once", is_flag=True, help="Run one full cycle (poll, score, deliver) and exit.")
 def run(config_dir: str | None, once: bool) -> None:
     """Run the daemon (or one cycle with --once)."""
-    from monitor.runtime import daemon
-
     config = load(config_dir)
     logsetup.configure(config.settings.log.level, config.settings.log.format)
     try:
         if once:
-            asyncio.run(daemon.run_once(config))
+            from monitor.runtime.cycle import run_once  # without the daemon's console, scheduler and metrics
+
+            asyncio.run(run_once(config))
         else:
-            asyncio.run(daemon.run_forever(config))
+            from monitor.runtime.daemon import run_forever
+
+            asyncio.run(run_forever(config))
     except MonitorError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_RUNTIME)
@@ -231,7 +251,7 @@ def backtest(config_dir: str | None, since: str, watchlist_name: str | None, cha
         click.echo(f"chart: {chart_path}")
 
 
-for command in (*operations.COMMANDS, users.users, silence.silence):
+for command in operations.COMMANDS:
     cli.add_command(command)
 
 

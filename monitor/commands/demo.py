@@ -17,7 +17,7 @@ from alerts.render import render
 from monitor.config import ChannelConfig, FeedConfig, load_config
 from monitor.domain import AlertMessage
 from monitor.errors import ConfigError
-from monitor.runtime import daemon
+from monitor.runtime import cycle
 from monitor.store import repo
 from monitor.store.db import make_engine, session
 
@@ -53,7 +53,7 @@ def run_demo(package_root: Path, port: int = 0) -> int:
             channels={name: ChannelConfig(urls=("console://",)) for name in shipped.channels},
         )
         click.echo(f"Serving {root / 'seeds' / 'demo-feed.xml'} at {url}; polling it once...\n")
-        asyncio.run(daemon.run_once(config))
+        asyncio.run(cycle.run_once(config))
         engine = make_engine(config.database_url)
         with session(engine) as s:
             alerts = repo.list_alerts(s)

@@ -8,7 +8,7 @@ from monitor.commands.inspect import _open, _status, _when
 from monitor.commands.table import table
 from monitor.config import Config
 from monitor.domain import Severity
-from monitor.runtime import daemon
+from monitor.runtime import cycle
 from monitor.store import outbox, repo
 from monitor.store.tables import AlertRow
 from monitor.usecases import deliver
@@ -50,7 +50,7 @@ def show(config: Config, alert_id: int) -> str | None:
 
 async def deliver_now(config: Config) -> deliver.DeliveryStats:
     """One delivery pass in this process (what `alerts retry --send` does instead of waiting for the daemon)."""
-    rt = daemon.open_runtime(config)
+    rt = cycle.open_runtime(config)
     try:
         return await deliver.deliver_pending(rt)
     finally:

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from yaml.composer import ComposerError
+from yaml.composer import Composer, ComposerError
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from monitor.errors import ConfigError, ConfigProblem
 
@@ -78,9 +80,25 @@ MAX_ALIAS_VALUES = 100_000
 MAX_DEPTH = 100  # nesting; far beyond any config file, and well short of the composer's recursion limit
 
 
-class _BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses, while composing (when the document is still a graph and nothing was expanded),
-    aliases past MAX_ALIAS_VALUES, an alias of a block that contains it, and nesting past MAX_DEPTH."""
+# libyaml's scanner and parser (the C half of CSafeLoader) under Python's composer, so the bounds below still see
+# every node as it is composed: five times faster than the pure-Python SafeLoader (0.33 -> 0.06 s for the shipped
+# lexicons and a 1,000-feed feeds.yaml), which was most of what a `monitor` command spent reading its config.
+try:
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]  # stubs: not re-exported
+
+    class _SafeLoader(Composer, CParser, SafeConstructor, Resolver):
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+except ImportError:  # a PyYAML built without libyaml: the same loader, all in Python
+    _SafeLoader = yaml.SafeLoader  # type: ignore[misc,assignment]
+
+
+class _BoundedLoader(_SafeLoader):
+    """A safe loader that refuses, while composing (when the document is still a graph and nothing was
+    expanded), aliases past MAX_ALIAS_VALUES, an alias of a block that contains it, and nesting past MAX_DEPTH."""
 
     def __init__(self, text: str) -> None:
         super().__init__(text)
@@ -90,7 +108,7 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        event: Any = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             return self._alias(event, parent, index)
         anchor: str | None = getattr(event, "anchor", None)

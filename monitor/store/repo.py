@@ -39,28 +39,42 @@ def feeds_by_id(session: Session, ids: Sequence[int]) -> dict[int, FeedRow]:
 def sync_feeds(session: Session, specs: Sequence[FeedSpec], now: datetime) -> None:
     """Make the feeds table follow the configuration: add, update, and disable what was removed.
 
-    Workers starting together all run this: new feeds are inserted with ON CONFLICT DO NOTHING."""
-    if specs:
-        rows = [{"name": spec.name, "url": spec.url, "config_url": spec.url, "tags": list(spec.tags),
-                 "language": spec.language, "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now,
-                 "fulltext": spec.fulltext} for spec in specs]
-        session.execute(_insert(session, FeedRow).values(rows).on_conflict_do_nothing(index_elements=["name"]))
+    Every start and reload runs this, so it reads the configured columns only and writes only what differs: on
+    1,000 unchanged feeds, a multi-row INSERT of all of them and the ORM's load took 0.6 s of `run --once`.
+    Workers starting together all run it: new feeds are inserted with ON CONFLICT DO NOTHING."""
+    columns = [_FEEDS.c[name] for name in ("id", "name", "url", "config_url", *_CONFIGURED)]
+    stored = {row.name: row for row in session.execute(select(*columns))}
+    new = [_feed_row(spec, now) for spec in specs if spec.name not in stored]
+    if new:
+        session.execute(_insert(session, FeedRow).values(new).on_conflict_do_nothing(index_elements=["name"]))
     wanted = {spec.name: spec for spec in specs}
-    for row in session.exec(select(FeedRow)):
-        spec = wanted.get(row.name)
-        if spec is None:
-            row.enabled = False
-        else:
-            if spec.url != (row.config_url or row.url):
-                # The operator changed the URL (not a 301 we followed): start afresh there, even if it was gone.
-                row.url, row.config_url, row.etag, row.last_modified = spec.url, spec.url, None, None
-                row.content_hash, row.status, row.consecutive_failures, row.next_poll_at = None, "active", 0, now
-                row.pending_url = None
-            if spec.enabled and not row.enabled:
-                row.next_poll_at = now
-            row.tags, row.language, row.interval = list(spec.tags), spec.language, spec.interval
-            row.enabled, row.fulltext = spec.enabled, spec.fulltext
-        session.add(row)
+    for name, row in stored.items():
+        if changes := _feed_changes(row, wanted.get(name), now):
+            session.execute(update(_FEEDS).where(_FEEDS.c.id == row.id).values(**changes))
+
+
+_CONFIGURED = ("tags", "language", "interval", "enabled", "fulltext")  # the columns feeds.yaml sets as they are
+
+
+def _feed_row(spec: FeedSpec, now: datetime) -> dict[str, Any]:
+    return {"name": spec.name, "url": spec.url, "config_url": spec.url, "tags": list(spec.tags),
+            "language": spec.language, "interval": spec.interval, "enabled": spec.enabled, "next_poll_at": now,
+            "fulltext": spec.fulltext}
+
+
+def _feed_changes(row: Any, spec: FeedSpec | None, now: datetime) -> dict[str, Any]:
+    if spec is None:
+        return {"enabled": False} if row.enabled else {}
+    changes: dict[str, Any] = {}
+    if spec.url != (row.config_url or row.url):
+        # The operator changed the URL (not a 301 we followed): start afresh there, even if it was gone.
+        changes.update(url=spec.url, config_url=spec.url, etag=None, last_modified=None, content_hash=None,
+                       status="active", consecutive_failures=0, next_poll_at=now, pending_url=None)
+    if spec.enabled and not row.enabled:
+        changes["next_poll_at"] = now
+    configured = _feed_row(spec, now)
+    changes.update((name, configured[name]) for name in _CONFIGURED if getattr(row, name) != configured[name])
+    return changes
 
 
 # What a successful poll writes about its feed (monitor.usecases.bookkeeping), nothing a reload may change meanwhile.

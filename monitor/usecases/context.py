@@ -16,7 +16,6 @@ from alerts.render import Renderer
 from alerts.sender import Sender
 from monitor.config import Config
 from monitor.config.settings import FulltextSettings, PollingSettings
-from monitor.core.scoring import Scorer
 from monitor.feeds.article import ArticleFetcher
 from monitor.feeds.fetch import Fetcher, FetchLimits, FetchResult
 from monitor.feeds.pool import CpuPool, WorkLimits
@@ -38,7 +37,6 @@ class Runtime:
     config: Config
     engine: Engine
     fetcher: Fetcher
-    scorer: Scorer
     sender: Sender
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.Random)
@@ -75,7 +73,7 @@ class Runtime:
         sender = Sender({name: ch.urls for name, ch in config.channels.items()},
                         timeout=config.settings.delivery.timeout)
         workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
-        return cls(config, engine, fetcher, Scorer(config.watchlists), sender, clock,
+        return cls(config, engine, fetcher, sender, clock,
                    renderer=Renderer(config.directory / "templates"),
                    cpu=CpuPool(workers, config.watchlists, work_limits(polling)),
                    articles=article_fetcher(polling.fulltext))

@@ -50,9 +50,12 @@ def test_an_alias_inside_its_own_anchor_and_deep_nesting_are_refused(tmp_path: P
     loop = "feeds:\n  - url: https://example.org/a.xml\n    tags: &t [a, *t]\n"
     assert _problems(_directory(tmp_path, feeds_yaml=loop)) == [
         f"{tmp_path}/config/feeds.yaml:3: invalid YAML: the alias *t is inside the block it names (a loop)"]
-    deep = "feeds:\n  - url: https://example.org/a.xml\n    tags: " + "[" * 5000 + "]" * 5000 + "\n"
+    deep = "feeds:\n  - url: https://example.org/a.xml\n    tags: " + "[" * 150 + "]" * 150 + "\n"
     assert _problems(_directory(tmp_path, feeds_yaml=deep)) == [
         f"{tmp_path}/config/feeds.yaml:3: invalid YAML: nested deeper than 100 levels"]
+    deeper = "feeds:\n  - url: https://example.org/a.xml\n    tags: " + "[" * 5000 + "]" * 5000 + "\n"
+    assert _problems(_directory(tmp_path, feeds_yaml=deeper)) == [  # libyaml's parser stops it before composing
+        f"{tmp_path}/config/feeds.yaml:3: invalid YAML: exceeded maximum nesting depth"]
 
 
 def test_ordinary_anchors_aliases_and_merge_keys_still_load(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, select
 from monitor.domain import FeedSpec, Item
 from monitor.store import repo
 from monitor.store.db import make_engine, session
-from monitor.store.migrate import SchemaError, current_revision, ensure_schema, head_revision
+from monitor.store.migrate import HEAD, SchemaError, current_revision, ensure_schema, head_revision
 from monitor.store.tables import FeedRow, ItemRow
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -44,6 +44,11 @@ def _item(uid: str, title: str = "NATO warns of imminent war") -> Item:
 
 def test_fresh_database_is_created_at_head(engine: Engine) -> None:
     assert current_revision(engine) == head_revision()
+
+
+def test_the_written_head_is_the_newest_migration() -> None:
+    # A start on a database at HEAD skips Alembic; a migration added without moving HEAD would be refused by it.
+    assert HEAD == head_revision(), "a new migration: set monitor.store.migrate.HEAD to its revision"
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
