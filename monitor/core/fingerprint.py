@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from typing import TypeAlias
 from zlib import crc32
 
-import numpy as np
-
 from monitor.core import neardup
 from monitor.core.neardup import BandKeys, normalise, shingles, signatures
 from monitor.domain import pickled_by_slots
@@ -17,7 +15,7 @@ from monitor.domain import pickled_by_slots
 LEAD_WORDS = 40  # words of the summary that count: feeds truncate summaries at different points
 MIN_TITLE_WORDS = 5  # shorter titles are too generic to identify a story on their own
 TITLE_SHINGLE = 1  # titles as bags of words, like the token_set_ratio that confirms them
-Keys: TypeAlias = tuple[BandKeys | None, BandKeys]  # (title's if long enough, title + lead's)
+Keys: TypeAlias = "tuple[BandKeys | None, BandKeys]"  # (title's if long enough, title + lead's)
 
 
 @pickled_by_slots
@@ -71,7 +69,7 @@ _SCHEME_TAG = f"v1 {neardup.NUM_PERM} {neardup.BANDS} {neardup.ROWS} {neardup.SH
     f"{MIN_TITLE_WORDS} {LEAD_WORDS} {neardup._SCHEME}"
 _VERSION = crc32(_SCHEME_TAG.encode()) & 0xFF or 1  # one byte, never 0
 _KEYS_BYTES = neardup.BANDS * 8
-_LE = np.dtype("<u8")  # the same bytes on every machine
+_LE = "<u8"  # numpy's little-endian uint64: the same bytes on every machine
 
 
 def pack_keys(keys: Keys | None) -> bytes:
@@ -98,6 +96,8 @@ def unpack_keys(blob: bytes) -> Keys | None:
         raise StaleKeys(f"{len(blob)} bytes, version {blob[0] if blob else None}")
     if len(blob) == 1:
         return None
+    import numpy as np  # here, as in neardup: only a process that reads stored keys loads numpy
+
     values = np.frombuffer(blob, dtype=_LE, offset=1).astype(np.uint64)
     body = values[:neardup.BANDS]
     return (values[neardup.BANDS:] if len(values) > neardup.BANDS else None), body

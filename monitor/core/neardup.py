@@ -6,16 +6,19 @@ in every process (an index rebuilt after a restart behaves like the one it repla
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import is_not
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeAlias, TypeVar
 from zlib import crc32
 
-import numpy as np
-import numpy.typing as npt
 from rapidfuzz import fuzz
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 NUM_PERM = 128
 # datasketch's MinHashLSH picks 25 bands of 5 rows for threshold 0.5 at 128 permutations: a pair with Jaccard
@@ -35,20 +38,34 @@ def _permutations(num_perm: int, seed: int) -> tuple[npt.NDArray[np.uint32], npt
     """datasketch's MinHash(num_perm, seed, scheme="affine32").permutations, drawn as it draws them (odd `a`,
     any `b`; tests/core/test_neardup.py holds them equal): importing datasketch (and the scipy it loads) was a
     third of a second of every `monitor` command's start."""
+    import numpy as np
+
     gen = np.random.RandomState(seed)
     a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
     return a, b
 
 
-_PERMUTATIONS = _permutations(NUM_PERM, 1)
-_A, _B = (p[: BANDS * ROWS] for p in _PERMUTATIONS)
-_MAX32 = np.uint32(0xFFFFFFFF)
-# Odd 64-bit multipliers: a band's ROWS hash values -> one 64-bit bucket key (arithmetic wraps modulo 2^64).
-_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
-                 0xFF51AFD7ED558CCD][:ROWS], dtype=np.uint64)
+class Tables(NamedTuple):
+    permutations: tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]
+    a: npt.NDArray[np.uint32]  # the first BANDS * ROWS permutations
+    b: npt.NDArray[np.uint32]
+    mix: npt.NDArray[np.uint64]  # odd 64-bit multipliers: a band's ROWS hash values -> one 64-bit bucket key
 
-BandKeys = npt.NDArray[np.uint64]
+
+@functools.cache
+def tables() -> Tables:
+    """The MinHash constants, made at the first signature: numpy (a tenth of a second to import) is then loaded
+    only by a process that fingerprints, not by every `monitor` command (issue 16, row 4)."""
+    import numpy as np
+
+    permutations = _permutations(NUM_PERM, 1)
+    mix = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
+                    0xFF51AFD7ED558CCD][:ROWS], dtype=np.uint64)
+    return Tables(permutations, permutations[0][: BANDS * ROWS], permutations[1][: BANDS * ROWS], mix)
+
+
+BandKeys: TypeAlias = "npt.NDArray[np.uint64]"
 
 
 class _Fold(dict[int, int | None]):
@@ -98,9 +115,12 @@ def signatures(feature_sets: Sequence[Iterable[str]]) -> list[BandKeys]:
     MinHash(scheme="affine32", hashfunc=zlib.crc32).update_batch (a test holds them equal) at a third of its
     cost, which was most of the cost of filing an item. crc32 rather than datasketch's default SHA-1: six times
     cheaper per shingle, and the MurmurHash3 finalizer datasketch applies first spreads its bits."""
+    import numpy as np
+
+    a, b, mix = (t := tables()).a, t.b, t.mix
     sets = [[crc32(f.encode("utf-8")) for f in features] for features in feature_sets]
     filled = [n for n, hashes in enumerate(sets) if hashes]
-    mins = np.full((len(sets), BANDS * ROWS), _MAX32, dtype=np.uint32)
+    mins = np.full((len(sets), BANDS * ROWS), 0xFFFFFFFF, dtype=np.uint32)
     if filled:
         hashed = _fmix32(np.fromiter((h for n in filled for h in sets[n]), dtype=np.uint32))
         ends = np.cumsum([len(sets[n]) for n in filled])
@@ -111,15 +131,17 @@ def signatures(feature_sets: Sequence[Iterable[str]]) -> list[BandKeys]:
         while first < len(filled):
             last = max(first + 1, int(np.searchsorted(ends, starts[first] + BLOCK, side="right")))
             low, high = starts[first], ends[last - 1]
-            permuted = hashed[low:high, None] * _A + _B  # uint32 arithmetic wraps, as datasketch's affine32
+            permuted = hashed[low:high, None] * a + b  # uint32 arithmetic wraps, as datasketch's affine32
             mins[filled[first:last]] = np.minimum.reduceat(permuted, starts[first:last] - low, axis=0)
             first = last
     rows = mins.astype(np.uint64).reshape(len(sets), BANDS, ROWS)
-    return list((rows * _MIX).sum(axis=2, dtype=np.uint64))
+    return list((rows * mix).sum(axis=2, dtype=np.uint64))
 
 
 def _fmix32(hv: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     """MurmurHash3's 32-bit finalizer, which datasketch applies to every input hash before the permutations."""
+    import numpy as np
+
     hv = hv ^ (hv >> np.uint32(16))
     hv = hv * np.uint32(0x85EBCA6B)
     hv = hv ^ (hv >> np.uint32(13))

@@ -11,8 +11,6 @@ from hypothesis import strategies as st
 
 from monitor.core.neardup import (
     _FOLD,
-    _MIX,
-    _PERMUTATIONS,
     BANDS,
     BUCKET_CAP,
     NUM_PERM,
@@ -22,6 +20,7 @@ from monitor.core.neardup import (
     shingles,
     signature,
     signatures,
+    tables,
 )
 
 
@@ -99,10 +98,10 @@ def test_texts_sharing_most_words_share_buckets_and_unrelated_ones_do_not() -> N
 
 def _datasketch_keys(features: set[str]) -> np.ndarray:
     """The reference: datasketch's own MinHash, folded into band keys as signature() does."""
-    minhash = MinHash(num_perm=NUM_PERM, permutations=_PERMUTATIONS, scheme="affine32", hashfunc=zlib.crc32)
+    minhash = MinHash(num_perm=NUM_PERM, permutations=tables().permutations, scheme="affine32", hashfunc=zlib.crc32)
     minhash.update_batch([f.encode("utf-8") for f in features])
     rows = minhash.hashvalues[: BANDS * ROWS].astype(np.uint64).reshape(BANDS, ROWS)
-    return (rows * _MIX).sum(axis=1, dtype=np.uint64)
+    return (rows * tables().mix).sum(axis=1, dtype=np.uint64)
 
 
 @settings(max_examples=100, deadline=None)

@@ -135,7 +135,7 @@ def test_pack_and_unpack_are_inverse_and_refuse_other_parameters() -> None:
 
 def test_permutations_are_datasketchs() -> None:
     theirs = MinHash(num_perm=neardup.NUM_PERM, seed=1, scheme="affine32").permutations
-    assert all(np.array_equal(a, b) for a, b in zip(theirs, neardup._PERMUTATIONS, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(theirs, neardup.tables().permutations, strict=True))
 
 
 def test_the_index_and_its_place_names_are_made_at_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
