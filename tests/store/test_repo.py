@@ -48,7 +48,7 @@ def test_fresh_database_is_created_at_head(engine: Engine) -> None:
 
 def test_the_written_head_is_the_newest_migration() -> None:
     # A start on a database at HEAD skips Alembic; a migration added without moving HEAD would be refused by it.
-    assert HEAD == head_revision(), "a new migration: set monitor.store.migrate.HEAD to its revision"
+    assert head_revision() == HEAD, "a new migration: set monitor.store.migrate.HEAD to its revision"
 
 
 def test_migrations_match_the_models(engine: Engine) -> None:
