@@ -1,6 +1,6 @@
 """The analysts' console (issue 17): page and API latency on a large database, and the watchlist editor's preview.
 
-    .venv/bin/python bench/bench_console.py [--quick] [--corpus ../shared/corpus/news]
+    .venv/bin/python bench/bench_console.py [--quick] [--preview-only] [--plain] [--distinct-texts] [--corpus DIR]
 
 - Latency: a SQLite database of the real schema (migrate.ensure_schema), filled by Core executemany: 500,000 items
   (--quick: 50,000) in stories of 1-6 copies from 300 feeds, the news corpus's real headlines and summaries in turn;
@@ -9,10 +9,12 @@
   users add` signs in through the form; httpx times each route one request at a time, on one kept-alive connection
   (as a browser) and on a new connection each (`Connection: close`: no kept-alive TCP stall, Nagle against delayed
   ACKs, ~40 ms). p50, p95, max against the target p95 < 200 ms; baseline /healthz (reads nothing), ratio of p50s.
-- Preview: the daemon stopped, a Runtime on the same database (daemon.open_runtime); `watchlist_edit.preview`
-  replays the last 7 days (50,000 items in both modes) through the shipped russia-nato and a draft with one keyword
-  more; target under 5 s. Baseline: `monitor backtest`'s replay (commands.backtest.replay) of the same window with
-  the current version only: the preview is two replays and the labelled items, so the ratio should be near 2.
+- Preview: the daemon stopped, a Runtime on the same database; `watchlist_edit.preview` replays the last 7 days
+  (50,000 items in both modes) through the shipped russia-nato and a draft with one keyword more, cold (remembered
+  scores forgotten; target under 5 s), then another draft (current version remembered). Baseline: `monitor
+  backtest`'s replay of the window, current version only. `--plain`: also the preview as it was (the oracle of
+  tests/desk/test_preview_speed_equivalence.py), checked to report the same. The corpus's ~6,300 entries make
+  ~6,300 distinct texts, each scored once (core.score_memo); `--distinct-texts`: no two alike (numbered summaries).
 
 Wall-clock times; the database build is reported apart. The full size takes a few minutes.
 """
@@ -31,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,10 +50,12 @@ from sqlmodel import SQLModel  # noqa: E402
 from monitor.commands.backtest import replay  # noqa: E402
 from monitor.config import load_config  # noqa: E402
 from monitor.domain import Document  # noqa: E402
-from monitor.runtime.daemon import open_runtime  # noqa: E402
-from monitor.store.db import make_engine  # noqa: E402
+from monitor.runtime.cycle import open_runtime  # noqa: E402
+from monitor.store.db import make_engine, session  # noqa: E402
 from monitor.store.migrate import ensure_schema  # noqa: E402
+from monitor.store.story_rows import items_between  # noqa: E402
 from monitor.usecases import watchlist_edit  # noqa: E402
+from tests.desk.test_preview_speed_equivalence import plain_preview  # noqa: E402
 from tests.support.configdir import write_config  # noqa: E402
 
 WATCHLIST = "russia-nato"
@@ -61,8 +66,10 @@ VERDICTS, NOISE = ["useful", "noise"], ["wrong_actor", "background", "denial", "
 FEEDS, USERS, PASSWORD = 300, 50, "bench-console-password"
 
 
-def build(directory: Path, n_items: int, n_alerts: int, docs: list[Document], rng: random.Random) -> dict[str, Any]:
-    """The configuration and the database; returns the alerted stories' and the alerts' ids, and counts."""
+def build(directory: Path, n_items: int, n_alerts: int, docs: list[Document], rng: random.Random, *,
+          distinct: bool = False) -> dict[str, Any]:
+    """The configuration and the database; returns the alerted stories' and the alerts' ids, and counts.
+    `distinct`: each item's summary ends with its number, so no two items share a text."""
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
         listen = f"127.0.0.1:{free.getsockname()[1]}"
@@ -82,7 +89,8 @@ def build(directory: Path, n_items: int, n_alerts: int, docs: list[Document], rn
         members = rng.sample(range(1, FEEDS + 1), min(rng.choice(SIZES), n_items - len(items)))
         for feed in members:
             n, link = len(items) + 1, f"https://news{feed}.example/a/{len(items) + 1}"
-            items.append({"id": n, "feed_id": feed, "uid": f"u{n}", "title": doc.title, "summary": doc.body[:500],
+            summary = doc.body[:500] + (f" #{n}" if distinct else "")
+            items.append({"id": n, "feed_id": feed, "uid": f"u{n}", "title": doc.title, "summary": summary,
                           "link": link, "canonical_url": link, "published": start + step * n - timedelta(minutes=9),
                           "fetched_at": start + step * n, "story_id": sid})
         stories.append({"id": sid, "first_seen": items[int(sid) - 1]["fetched_at"], "title": doc.title,
@@ -97,7 +105,8 @@ def build(directory: Path, n_items: int, n_alerts: int, docs: list[Document], rn
         story["alerted_at"] = max(at, story["alerted_at"] or at)
         story["alert_severity"] = max(severity, story["alert_severity"])
         drafts.append((at, story, severity, "story_first" if first else "story_update"))
-    alerts, deliveries, per_story = [], [], {}
+    alerts, deliveries = [], []
+    per_story: dict[str, dict[str, Any]] = {}
     for aid, (at, story, severity, kind) in enumerate(sorted(drafts, key=lambda d: d[0]), 1):
         item, actors, score, wl = items[int(story["id"]) - 1], rng.sample(ACTORS, 2), rng.uniform(3, 12), story["_wl"]
         contributions = [{"kind": k, "term": term, "span": [0, len(term)], "value": value, "detail": "",
@@ -200,33 +209,72 @@ def latency(directory: Path, built: dict[str, Any], count: int, rng: random.Rand
         daemon.wait(timeout=60)
 
 
-def preview(directory: Path, runs: int) -> tuple[float, list[float], list[float], watchlist_edit.Preview, int]:
+def clocked(times: list[float], call: Callable[[], Any]) -> Any:
+    begin = time.perf_counter()
+    result = call()
+    times.append(time.perf_counter() - begin)
+    return result
+
+
+def preview(directory: Path, runs: int, plain: bool) -> list[str]:
+    """Per run: the baseline replay, with --plain the preview as it was (checked to report the same), a cold
+    preview of draft A (scores forgotten first), then draft B, as the editor previews one draft after another."""
     config, text, begin = load_config(directory), watchlist_edit.read(directory, WATCHLIST)[1], time.perf_counter()
-    current = next(w for w in config.watchlists if w.name == WATCHLIST)
-    draft, problems = watchlist_edit.check(directory, WATCHLIST, text.replace(
-        "keywords:\n", 'keywords:\n  - {term: "sanctions", weight: 3}\n', 1))
-    checked = time.perf_counter() - begin
-    assert draft is not None and draft != current, problems
-    rt, now, base, full = open_runtime(config), datetime.now(UTC), [], []
+    (first, problems), (second, _) = (watchlist_edit.check(directory, WATCHLIST, text.replace(
+        "keywords:\n", f'keywords:\n  - {{term: "{term}", weight: {weight}}}\n', 1)) for term, weight in
+        (("sanctions", 3), ("embargo", 2)))
+    checked, current = (time.perf_counter() - begin) / 2, next(w for w in config.watchlists if w.name == WATCHLIST)
+    assert first is not None and second is not None, problems
+    rt, now = open_runtime(config), datetime.now(UTC)
+    times: dict[str, list[float]] = {k: [] for k in ("base", "plain", "cold", "next")}
     try:
         for _ in range(runs):
-            begin = time.perf_counter()
-            replayed = replay(config, 7 * 86400.0, WATCHLIST, now)
-            base.append(time.perf_counter() - begin)
-            begin = time.perf_counter()
-            result = watchlist_edit.preview(rt, current, draft, now, days=7)
-            full.append(time.perf_counter() - begin)
+            hits = len(clocked(times["base"], lambda: replay(config, 7 * 86400.0, WATCHLIST, now)).hits)
+            before = clocked(times["plain"], lambda: plain_preview(rt, current, first, now, 7)) if plain else None
+            watchlist_edit.forget_scores()
+            r = clocked(times["cold"], lambda: watchlist_edit.preview(rt, current, first, now, days=7))
+            assert before in (None, r), "the preview reports other than the plain one"
+            clocked(times["next"], lambda: watchlist_edit.preview(rt, current, second, now, days=7))
+        with session(rt.engine) as s:
+            texts = len({(i.title, i.summary) for i in items_between(s, now - timedelta(days=7), now)})
     finally:
         if rt.cpu is not None:
             rt.cpu.close()
         rt.engine.dispose()
-    return checked, base, full, result, len(replayed.hits)
+    at = {k: " / ".join(f"{t:.2f}" for t in v) for k, v in times.items()}
+    print(f"\npreview: draft checked in {checked:.2f} s; {r.items:,} items of the last 7 days ({texts:,} distinct "
+          f"texts); draft A (+ keyword 'sanctions'): {len(r.added)} stories added, {len(r.removed)} removed, "
+          f"{len(r.changed)} changed, {r.unchanged} unchanged, {len(r.labelled)} labelled items scored; current "
+          f"version: {hits} alerts")
+    return [f"preview of 7 days ({r.items:,} items, {texts:,} distinct texts): "
+            + (f"plain (before) {at['plain']} s, same report; " if plain else "")
+            + f"cold {at['cold']} s, under 5 s: {'yes' if min(times['cold']) < 5 else 'no'}; next draft (current "
+            f"version remembered) {at['next']} s; backtest baseline {at['base']} s"]
+
+
+def print_latency(figures: dict[str, list[list[float]]], count: int) -> list[str]:
+    kept, fresh = stats(figures["/healthz (baseline)"][0]), stats(figures.pop("/healthz (baseline)")[1])
+    print(f"\n{count} requests a route, ms {'kept-alive connection':>26}   {'new connection each':>26}   p50 ratio")
+    print(f"{'route':22} {'p50':>8} {'p95':>8} {'max':>8}   {'p50':>8} {'p95':>8} {'max':>8}   to /healthz")
+    for name, (alive, new) in [("/healthz (baseline)", ([], [])), *figures.items()]:
+        a, b = stats(alive) if alive else kept, stats(new) if new else fresh
+        print(f"{name:22} {a[0]:8.1f} {a[1]:8.1f} {a[2]:8.1f}   {b[0]:8.1f} {b[1]:8.1f} {b[2]:8.1f}   "
+              f"{b[0] / fresh[0]:8.1f}x{'   p95 over 200 ms' if max(a[1], b[1]) >= 200 else ''}")
+    every = [stats([m for times in figures.values() for m in times[k]]) for k in (0, 1)]
+    slow = [name for name, times in figures.items() if max(stats(times[0])[1], stats(times[1])[1]) >= 200]
+    return [f"pages and API, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {top:.1f} ms; /healthz p50 "
+            f"{health[0]:.1f} ms, ratio {p50 / health[0]:.1f}x"
+            for label, (p50, p95, top), health in (("kept-alive", every[0], kept), ("new connection", every[1], fresh))
+            ] + [f"p95 < 200 ms on every route: {'yes' if not slow else 'no: ' + ', '.join(slow)}"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="50,000 items, 10,000 alerts, 30 requests a route")
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "news")
+    parser.add_argument("--preview-only", action="store_true", help="no daemon, no page latency: the preview only")
+    parser.add_argument("--plain", action="store_true", help="also the preview as it was, checked to report the same")
+    parser.add_argument("--distinct-texts", action="store_true", help="every item's text unique: no copy to reuse")
     args = parser.parse_args()
     n_items, n_alerts, count = (50_000, 10_000, 30) if args.quick else (500_000, 100_000, 100)
     rng = random.Random(17)
@@ -235,34 +283,16 @@ def main() -> None:
     docs = docs or [Document(f"{rng.choice(ACTORS)} warns of attack {n} near the border", "") for n in range(5_000)]
     with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
         directory, begin = Path(tmp), time.perf_counter()
-        built = build(directory, n_items, n_alerts, docs, rng)
+        built = build(directory, n_items, n_alerts, docs, rng, distinct=args.distinct_texts)
         built_s, size = time.perf_counter() - begin, (directory / "monitor.db").stat().st_size / 2**20
         print(f"database: {n_items:,} items in {built['all_stories']:,} stories, {n_alerts:,} alerts on "
               f"{len(built['stories']):,} stories, {built['feedback']:,} verdicts by {USERS} users, "
               f"{built['triaged']:,} stories triaged; headlines: {source}; built in {built_s:.1f} s ({size:.0f} MB)")
-        figures = latency(directory, built, count, rng)
-        kept, fresh = stats(figures["/healthz (baseline)"][0]), stats(figures.pop("/healthz (baseline)")[1])
-        print(f"\n{count} requests a route, ms {'kept-alive connection':>26}   {'new connection each':>26}   p50 ratio")
-        print(f"{'route':22} {'p50':>8} {'p95':>8} {'max':>8}   {'p50':>8} {'p95':>8} {'max':>8}   to /healthz")
-        for name, (alive, new) in [("/healthz (baseline)", ([], [])), *figures.items()]:
-            a, b = stats(alive) if alive else kept, stats(new) if new else fresh
-            print(f"{name:22} {a[0]:8.1f} {a[1]:8.1f} {a[2]:8.1f}   {b[0]:8.1f} {b[1]:8.1f} {b[2]:8.1f}   "
-                  f"{b[0] / fresh[0]:8.1f}x{'   p95 over 200 ms' if max(a[1], b[1]) >= 200 else ''}")
-        every = [stats([m for times in figures.values() for m in times[k]]) for k in (0, 1)]
-        slow = [name for name, times in figures.items() if max(stats(times[0])[1], stats(times[1])[1]) >= 200]
-        checked, base, full, pv, hits = preview(directory, 1 if args.quick else 2)
-    print(f"\npreview: draft checked in {checked:.2f} s; {pv.items:,} items of the last 7 days; the draft (+ keyword "
-          f"'sanctions'): {len(pv.added)} stories added, {len(pv.removed)} removed, {len(pv.changed)} changed, "
-          f"{pv.unchanged} unchanged, {len(pv.labelled)} labelled items scored; current version: {hits} alerts")
+        lines = [] if args.preview_only else print_latency(latency(directory, built, count, rng), count)
+        lines += preview(directory, 1 if args.quick else 2, args.plain)
     print(f"\n== summary (wall clock; {os.cpu_count()} cores) ==")
     print(f"database build: {built_s:.1f} s for {n_items:,} items and {n_alerts:,} alerts ({size:.0f} MB)")
-    for label, (p50, p95, top), health in (("kept-alive", every[0], kept), ("new connection", every[1], fresh)):
-        print(f"pages and API, {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {top:.1f} ms; "
-              f"/healthz p50 {health[0]:.1f} ms, ratio {p50 / health[0]:.1f}x")
-    print(f"p95 < 200 ms on every route: {'yes' if not slow else 'no: ' + ', '.join(slow)}")
-    print(f"preview of 7 days ({pv.items:,} items): {' / '.join(f'{s:.2f}' for s in full)} s, under 5 s: "
-          f"{'yes' if min(full) < 5 else 'no'}; backtest baseline {' / '.join(f'{s:.2f}' for s in base)} s; "
-          f"ratio {min(full) / min(base):.2f}")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,9 @@
 """Replay stored items through watchlists, a fresh StoryIndex, the story alert rules and the trend rules, sending
-and writing nothing: what `monitor backtest` prints and what the console's watchlist preview compares."""
+and writing nothing: what `monitor backtest` prints and what the console's watchlist preview compares.
+
+Two passes: every item is scored first (core.score_memo: each text once per watchlist version, remembered across
+replays when the caller keeps a memo), then replayed oldest first through stories and rules. The split changes no
+result: scoring is a pure function of the item, and the replay reads the scores in item order as before."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from datetime import datetime, timedelta
 from monitor.config import gazetteer
 from monitor.core import trends
 from monitor.core.clustering import StoryIndex
-from monitor.core.scoring import Scorer
+from monitor.core.score_memo import ScoreMemo, score_each
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
 from monitor.core.trends import TrendSubject
 from monitor.domain import Document, Score, Watchlist
@@ -48,50 +52,77 @@ class Backtest:
 
 
 def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float,
-        stored_stories: bool = False) -> Backtest:
+        stored_stories: bool = False, memo: ScoreMemo | None = None) -> Backtest:
     """`stored_stories`: file each item in the story it was filed in when it arrived (a fresh index only for items
-    that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work."""
-    result = Backtest(items=len(items))
-    by_name = {w.name: w for w in watchlists}
-    scorer = Scorer(watchlists)
-    index = StoryIndex(gazetteer.place_tokens())
-    members: dict[str, list[tuple[datetime, str, dict[str, Score]]]] = defaultdict(list)
-    states: dict[tuple[str, str], StoryAlertState] = {}
-    times: dict[TrendSubject, list[datetime]] = defaultdict(list)
-    checked: dict[TrendSubject, datetime] = {}
-    last_trend: dict[TrendSubject, datetime] = {}
-    history_start = items[0].fetched_at if items else None
-    next_expiry = history_start + EXPIRE_EVERY if history_start else None
-    for item in items:
+    that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work.
+    `memo`: scores remembered from earlier replays (the editor's previews keep one); None: this replay's own."""
+    scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for i in items], watchlists, memo)
+    replay = _Replay(items, watchlists, window, stored_stories)
+    for item, scores in zip(items, scored, strict=True):
+        replay.add(item, {s.watchlist: s for s in scores if s is not None and s.value > 0})
+    return replay.result
+
+
+class _Replay:
+    """The replay's state: stories as filed, their alert states per watchlist, trend counts per subject."""
+
+    def __init__(self, items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], window: float,
+                 stored_stories: bool) -> None:
+        self.result = Backtest(items=len(items))
+        self._by_name = {w.name: w for w in watchlists}
+        self._policies = {w.name: story_policy(w) for w in watchlists}
+        self._window, self._stored = window, stored_stories
+        self._index: StoryIndex | None = None  # made at the first item without a stored story
+        self._members: dict[str, list[tuple[datetime, str, dict[str, Score]]]] = defaultdict(list)
+        self._states: dict[tuple[str, str], StoryAlertState] = {}
+        self._times: dict[TrendSubject, list[datetime]] = defaultdict(list)
+        self._checked: dict[TrendSubject, datetime] = {}
+        self._last_trend: dict[TrendSubject, datetime] = {}
+        self._start = items[0].fetched_at if items else None
+        self._next_expiry = self._start + EXPIRE_EVERY if self._start else None
+
+    def add(self, item: story_rows.StoredItem, scores: dict[str, Score]) -> None:
         at = item.fetched_at
-        if next_expiry and at >= next_expiry:
-            index.expire(at - timedelta(seconds=window))
-            next_expiry = at + EXPIRE_EVERY
-        story_id = (item.story_id if stored_stories and item.story_id else
-                    index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed, at=at).story_id)
-        scores = {sc.watchlist: sc for sc in scorer.score(Document(item.title, item.summary), tags=item.tags)
-                  if sc.value > 0}
-        members[story_id].append((at, item.feed, scores))
+        story_id = self._file(item)
+        self._members[story_id].append((at, item.feed, scores))
+        if not scores:
+            return
         day = at.strftime("%Y-%m-%d")
         for name, score in scores.items():
-            wl = by_name[name]
-            policy = story_policy(wl)
-            if policy is not None:
-                since = at - policy.coverage
-                level = story_level([StoryItem(t, src, sc.get(name)) for t, src, sc in members[story_id]], wl,
-                                    since=since, policy=policy.corroboration)
-                stats = result.days[(day, name)]
-                stats.score = max(stats.score, level.value)
-                decision = decide(states.get((story_id, name), StoryAlertState()), level, policy)
-                if decision is not None:
-                    states[(story_id, name)] = decision.state
-                    stats.story_alerts += 1
-                    result.hits.append(Hit(at, name, f"story_{decision.kind.value}", decision.severity.label,
-                                           f"{'; '.join(decision.reasons)}, {level.sources} sources: {item.title}",
-                                           story_id, item.title))
-            if wl.trends.enabled and history_start is not None:
-                _trend(result, wl, score, at, history_start, times, checked, last_trend)
-    return result
+            wl = self._by_name[name]
+            self._story(wl, story_id, item, at, day)
+            if wl.trends.enabled and self._start is not None:
+                _trend(self.result, wl, score, at, self._start, self._times, self._checked, self._last_trend)
+
+    def _file(self, item: story_rows.StoredItem) -> str:
+        at = item.fetched_at
+        if self._next_expiry and at >= self._next_expiry:
+            if self._index is not None:  # an index not made yet holds nothing to expire
+                self._index.expire(at - timedelta(seconds=self._window))
+            self._next_expiry = at + EXPIRE_EVERY
+        if self._stored and item.story_id:
+            return item.story_id
+        if self._index is None:
+            self._index = StoryIndex(gazetteer.place_tokens())
+        return self._index.add(str(item.id), title=item.title, summary=item.summary, source=item.feed,
+                               at=at).story_id
+
+    def _story(self, wl: Watchlist, story_id: str, item: story_rows.StoredItem, at: datetime, day: str) -> None:
+        policy = self._policies[wl.name]
+        if policy is None:
+            return
+        name = wl.name
+        level = story_level([StoryItem(t, src, sc.get(name)) for t, src, sc in self._members[story_id]], wl,
+                            since=at - policy.coverage, policy=policy.corroboration)
+        stats = self.result.days[(day, name)]
+        stats.score = max(stats.score, level.value)
+        decision = decide(self._states.get((story_id, name), StoryAlertState()), level, policy)
+        if decision is not None:
+            self._states[(story_id, name)] = decision.state
+            stats.story_alerts += 1
+            self.result.hits.append(Hit(at, name, f"story_{decision.kind.value}", decision.severity.label,
+                                        f"{'; '.join(decision.reasons)}, {level.sources} sources: {item.title}",
+                                        story_id, item.title))
 
 
 def _trend(result: Backtest, wl: Watchlist, score: Score, at: datetime, history_start: datetime,

@@ -24,7 +24,7 @@ from sqlmodel import col, select
 
 from monitor.config import load_config
 from monitor.config.yamlfile import read_yaml
-from monitor.core.scoring import Scorer
+from monitor.core.score_memo import ScoreMemo, score_each
 from monitor.domain import Document, Severity, Watchlist
 from monitor.errors import ConfigError, MonitorError
 from monitor.store import story_rows
@@ -39,6 +39,10 @@ log = structlog.get_logger("monitor.usecases.watchlist_edit")
 MAX_DRAFT = 256 * 1024
 DRAFT = "\x00draft:"  # the draft's name in a replay beside the current version: no watchlist name can take it
 _SEVERITY = {s.label: int(s) for s in Severity}
+# Scores by watchlist version and text, kept between previews: the editor previews draft after draft against one
+# current version. Two versions: a preview asks for the current version's table first, then the draft's, so the
+# current one and the last draft are kept (a new draft drops the one before). 100,000 texts each: ~40 MB at most.
+_MEMO = ScoreMemo(versions=2, per_version=100_000)
 
 
 class EditError(MonitorError):
@@ -98,9 +102,10 @@ def preview(rt: Runtime, current: Watchlist | None, draft: Watchlist, now: datet
     with session(rt.engine) as s:
         items = story_rows.items_between(s, now - timedelta(days=days), now)
     # One replay for both versions: each item is folded and matched once, and filed in the story it was filed in.
+    # The process's memo keeps the current version's scores, so the next draft's preview scores only the draft.
     drafted = replace(draft, name=DRAFT + draft.name)
     replayed = run(items, [w for w in (current, drafted) if w is not None], window=rt.config.settings.stories.window,
-                   stored_stories=True)
+                   stored_stories=True, memo=_MEMO)
     before = _alerted(replayed, current.name) if current else {}
     after = _alerted(replayed, drafted.name)
     result = Preview(days=days, items=len(items))
@@ -114,6 +119,11 @@ def preview(rt: Runtime, current: Watchlist | None, draft: Watchlist, now: datet
     result.removed = [hit for story, hit in before.items() if story not in after]
     result.labelled = _labelled(rt, current, draft)
     return result
+
+
+def forget_scores() -> None:
+    """Drop the scores kept between previews: the next preview scores every item again (a cold start)."""
+    _MEMO.clear()
 
 
 def _alerted(result: Backtest, watchlist: str) -> dict[str, dict[str, Any]]:
@@ -137,18 +147,18 @@ def _labelled(rt: Runtime, current: Watchlist | None, draft: Watchlist, limit: i
                              col(AlertRow.item_id).is_not(None))
                       .order_by(col(FeedbackRow.at).desc()).limit(limit)).all()
         items = {i.id: i for i in story_rows.items_by_id(s, [r[2] for r in rows if r[2] is not None])}
-    scorers = (Scorer([current]) if current else None, Scorer([draft]))
+    found = [(verdict, reason, items[item_id]) for verdict, reason, item_id in rows if item_id in items]
+    # Scored as the replay scored them (the draft under its replay name): most come from the memo.
+    drafted = replace(draft, name=DRAFT + draft.name)
+    scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for _, _, i in found],
+                        [w for w in (current, drafted) if w is not None], _MEMO)
     out = []
-    for verdict, reason, item_id in rows:
-        item = items.get(item_id or 0)
-        if item is None:
-            continue
-        doc = Document(item.title, item.summary)
-        old, new = (sc.score(doc, tags=item.tags) if sc else [] for sc in scorers)
+    for (verdict, reason, item), scores in zip(found, scored, strict=True):
+        old, new = (scores[0], scores[1]) if current else (None, scores[0])
         out.append({"title": item.title, "verdict": verdict, "reason": reason,
-                    "current": old[0].value if old else 0.0, "draft": new[0].value if new else 0.0,
-                    "current_severity": old[0].severity.label if old else "none",
-                    "draft_severity": new[0].severity.label if new else "none"})
+                    "current": old.value if old else 0.0, "draft": new.value if new else 0.0,
+                    "current_severity": old.severity.label if old else "none",
+                    "draft_severity": new.severity.label if new else "none"})
     return out
 
 
