@@ -54,10 +54,13 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("en",), "negation", "post", 6, "denied | ruled out | dismissed | rejected | refuted | unlikely | not true"
      " | false | fake | unfounded | baseless | nonsense | absurd | a myth | out of the question | no longer"
      " | averted | called off"),
+    # a truce or talks that failed: the term just before ("ceasefire process stalled", "truce collapsed")
+    (("en",), "negation", "post", 2, "stalled | collapsed | collapses | broke down | breaks down | in tatters"),
+    (("en",), "negation", "pre", 4, "collapse of | breakdown of | failure of"),
     (("en",), "hedge", "pre", 3, "may"),
     (("en",), "hedge", "pre", 8, "could | might | would | possible | possibly | potential | potentially"
      " | perhaps | maybe | if | whether | hypothetical | hypothetically | speculat* | rumou?r | rumors | rumours"
-     " | allegedly | alleged | purported | purportedly | scenario | scenarios | in the future | one day"
+     " | allegedly | alleged | purported | purportedly | likely | scenario | scenarios | in the future | one day"
      " | in the coming years | in the long term | long term | fears of | fear of | risk of | risks of"
      " | danger of | simulat* | suggested | suggests | predicts | predicted | forecast"),
     (("en",), "hedge", "post", 8, "scenario | hypothetical | in the future | one day | in the coming years"
@@ -67,8 +70,18 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     # without reporting it ("warns Putin against invading", "braces for attack")
     (("en",), "context", "pre", 5, "after | since | following | amid | amidst | during | despite | in the wake of"
      " | because of | due to | in response to | anniversary of | years after | months after | aftermath of"
-     " | since the start of | since the beginning of | in memory of | survivors of | legacy of | history of"),
+     " | since the start of | since the beginning of | in memory of | survivors of | legacy of | history of"
+     " | at the start of | at the beginning of | at the outbreak of | years of | months of | years into"
+     " | months into | trauma of | memories of | memory of | story of | stories of"),
     (("en",), "context", "pre", 3, "over"),
+    # reactions: the act others respond to, mourn or comment on ("weighs in on the drone incursion")
+    (("en",), "context", "pre", 8, "reacts to | react to | reacted to | reaction to | reactions to | responds to"
+     " | respond to | responded to | weighs in on | weighed in on | comments on | mourn | mourns | mourned"
+     " | mourning | condolences | tributes to | vigil for | vigils for | pays tribute | paid tribute"),
+    # the Soviet era: history, whatever it reports ("thousands of Soviet citizens witnessed the massacre")
+    (("en",), "context", "both", 8, "soviet | ussr"),
+    (("ru", "uk"), "context", "both", 8, "ссср | советск* | радянськ*"),
+    (("de",), "context", "both", 8, "sowjet* | udssr"),
     (("en",), "context", "post", 2, "live | anniversary | remembered | commemorat*"),
     (("en",), "hedge", "pre", 6, "warns against | warned against | warn against | warning against | warns of"
      " | warned of | warn of | warning of | to prevent | to avoid | to deter | deter | prepare for | prepares for"
@@ -89,8 +102,12 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
      " | опасени*"),
     (("uk",), "hedge", "pre", 8, "може | можуть | міг | могла | могли | могло | можлив* | ймовірн* | якщо | б"
      " | би | нібито | імовірно | гіпотетичн* | сценарі* | у майбутньому | колись | ризик* | побоюван*"),
+    (("ru",), "context", "pre", 8, "отреагировал* на | реагиру* на | реакци* на | соболезнован* | почтил* память"
+     " | скорб*"),
+    (("uk",), "context", "pre", 8, "відреагува* на | реагу* на | реакці* на | співчутт* | вшанува* пам ять"),
     (("ru",), "context", "pre", 5, "после | с начала | на фоне | из-за | в ходе | во время | несмотря на"
-     " | в ответ на | спустя | в связи с | в память о | годовщин*"),
+     " | в ответ на | спустя | в связи с | в память о | годовщин* | в начале | два года | три года | четыре года"
+     " | полтора года | пять лет | годы"),
     (("ru",), "hedge", "pre", 6, "предупредил* о | предупреждает о | предупреждают о | предостерег* | против"
      " | чтобы не допустить | для предотвращения | опасается | опасаются | готовится к | готовятся к"
      " | прекращени* | завершени* | окончани*"),
@@ -106,10 +123,12 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("de",), "negation", "post", 6, "ausgeschlossen | dementiert | zuruckgewiesen | bestritten | unwahrscheinlich"
      " | unsinn | absurd | falsch | erfunden"),
     (("de",), "hedge", "pre", 8, "konnte | konnten | mochte | moglich* | moglicherweise | womoglich | vielleicht"
-     " | falls | wenn | ob | angeblich | wahrscheinlich | eventuell | hypothetisch* | szenario* | in zukunft"
-     " | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung*"),
+     " | falls | wenn | ob | angeblich | mutmaßlich* | wahrscheinlich | eventuell | hypothetisch* | szenario*"
+     " | in zukunft | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung*"),
+    (("de",), "context", "both", 8, "reagiert | reagieren | reagierte | reaktion auf | reaktionen auf | trauert"
+     " | trauern | trauer um | gedenkt | gedenken | beileid"),
     (("de",), "context", "pre", 5, "nach | seit | wegen | angesichts | wahrend | trotz | infolge | jahrestag"
-     " | als reaktion auf"),
+     " | als reaktion auf | zu beginn | beginn des | beginn der | jahre | jahren | monaten"),
     (("de",), "hedge", "pre", 6, "warnt vor | warnte vor | warnen vor | gegen | angst vor | sorge vor"
      " | befurchtet | befurchten | ende des | ende der | beenden"),
     # French

@@ -14,14 +14,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from monitor.core.cues import HEDGE_FACTOR, Cue
-from monitor.core.matching import Hit
+from monitor.core.cues import CONTEXT_FACTOR, HEDGE_FACTOR, Cue
+from monitor.core.matching import CUE_OWNER, Hit
 
 # A cue's scope ends at a sentence end, a semicolon, a line break (the title ends with one) or a "but".
 _CLAUSE_BREAK = re.compile(
     r"[.!?;\n]|\b(?:but|however|although|though|whereas|aber|jedoch|mais|cependant|pourtant|но|однако|але"
     r"|проте|однак)\b"
 )
+
+# A headline's topic tag: the few words before its first ": ", " - " or " | " ("Anschlag in Magdeburg: Todesfahrer
+# nutzte Rettungsweg", "Ukraine war - what we know"). Folding writes every dash as "-".
+_TOPIC_SEPARATOR = re.compile(r":\s|\s[-|]\s")
+TOPIC_WORDS = 5
+_QUOTES = "'\"‘’‚“”„«»‹›"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +131,38 @@ def dampings_for(term: Hit, cue_hits: Nearby, cues: Sequence[Cue], distances: Di
         result.append(Damping(hit, cue.factor, cue.kind))
         i += 1
     return sorted(result, key=lambda d: (d.factor, d.cue.start))
+
+
+def topic_tag(folded: str) -> tuple[Hit, int] | None:
+    """The separator that ends a headline's topic tag (1 to TOPIC_WORDS words before it, words after it), as a
+    cue-like match, and where the headline ends; in folded text. None for a headline without one."""
+    end = folded.find("\n")
+    end = len(folded) if end < 0 else end
+    sep = _TOPIC_SEPARATOR.search(folded, 0, end)
+    if sep is None or not folded[sep.end():end].strip():
+        return None
+    tag = folded[:sep.start()].split()
+    if not tag or len(tag) > TOPIC_WORDS or tag[0][0] in _QUOTES:
+        return None  # a quotation before the colon is what someone said, not a topic
+    return Hit(CUE_OWNER, "cue", -1, sep.start(), sep.end(), 0, 0), end
+
+
+def topic_damping(separator: Hit) -> Damping:
+    """An act named only in the headline's topic tag is the setting of what the headline reports ("Anschlag in
+    Magdeburg: Musk fordert Rücktritt"), as an act after "since" is."""
+    return Damping(separator, CONTEXT_FACTOR, "context", "named in the headline's topic, not in its news")
+
+
+def feature_opener(folded: str, separator: Hit, cues: Sequence[Cue], language: str | None) -> Damping | None:
+    """A feature's opening word right after the headline's topic tag ("Tierschutz - Warum Küken ...", "Corpses
+    for Cash: How ..."): an initial cue (cues.py) where the headline proper begins, hedging the rest of it as it
+    does at the start."""
+    rest = folded[separator.end:]
+    for cue in cues:  # only headlines with a tag and an act in them get here: a plain loop is cheap enough
+        phrase = cue.phrase
+        if (cue.initial and rest.startswith(phrase) and not rest[len(phrase):len(phrase) + 1].isalnum()
+                and (not cue.languages or language is None or language in cue.languages)):
+            opener = Hit(CUE_OWNER, "cue", -1, separator.end, separator.end + len(phrase), 0, 0)
+            return Damping(opener, cue.factor, cue.kind, "a feature opens after the headline's topic")
+    return None
+

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from monitor.core.cues import Cue
-from monitor.core.damping import Damping, Distances, Nearby, dampings_for
+from monitor.core.damping import Damping, Distances, Nearby, dampings_for, feature_opener, topic_damping, topic_tag
 from monitor.core.matching import Hit
 from monitor.core.neardup import normalise
 from monitor.core.normalize import Folded
@@ -184,6 +184,7 @@ class _Keywords:
 
     def run(self) -> list[str]:
         evidence = [self._evidence(hit) for hit in self.keywords]
+        _topic(evidence, self.item)
         _diminish(evidence)
         terms: dict[str, str] = {}
         text = self.item.text
@@ -232,6 +233,24 @@ class _Keywords:
         if ev.near is not None:
             out.append(Contribution("proximity", text[ev.span[0]:ev.span[1]], ev.span,
                                     round(PROXIMITY_BONUS * value, 3), f"{ev.near[0]} words from {ev.near[1]}", part))
+
+
+def _topic(evidence: list[_Evidence], item: ItemContext) -> None:
+    """Escalation terms in a headline's topic tag are its setting when the rest of the headline names no act; a
+    feature's opening word after the tag ("Tierschutz - Warum ...") hedges the rest, as it does at the start."""
+    if not any(ev.in_title and ev.weight > 0 for ev in evidence) or (tag := topic_tag(item.folded.text)) is None:
+        return
+    separator, title_end = tag
+    if (opener := feature_opener(item.folded.text, separator, item.cues, item.language)) is not None:
+        for ev in evidence:
+            if ev.weight and opener.cue.end <= ev.hit.start < title_end:
+                ev.dampings.append(opener)
+    in_tag = [ev for ev in evidence if ev.weight > 0 and ev.hit.end <= separator.start]
+    if in_tag and not any(ev.weight > 0 and separator.end <= ev.hit.start < title_end for ev in evidence):
+        damping = topic_damping(separator)
+        for ev in in_tag:
+            if all(d.kind != "context" for d in ev.dampings):  # "nach Anschlag:" is background once
+                ev.dampings.append(damping)
 
 
 def _diminish(evidence: list[_Evidence]) -> None:
