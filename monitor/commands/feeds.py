@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +10,7 @@ import yaml
 
 from monitor.commands.table import table
 from monitor.config import Config, FeedsFile
+from monitor.config.files import write_atomic
 from monitor.core.health import feed_state
 from monitor.errors import MonitorError
 from monitor.feeds.opml import OpmlFeed, read_opml, write_opml
@@ -110,10 +109,7 @@ def _append(path: Path, feeds: list[OpmlFeed]) -> None:
     else:  # no feeds yet (`feeds: []`, or no file): keep the comments, start the list
         new_text = _without_feeds_key(text) + "feeds:\n" + "".join(f"  - {line}\n" for line in lines)
     FeedsFile.model_validate(yaml.safe_load(new_text) or {})  # never leave an invalid feeds.yaml behind
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".feeds-", suffix=".yaml")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(new_text)
-    Path(tmp).replace(path)
+    write_atomic(path, new_text, mode=path.stat().st_mode & 0o777 if path.exists() else None)
 
 
 def _entry(feed: OpmlFeed) -> dict[str, object]:

@@ -23,6 +23,7 @@ import structlog
 from sqlmodel import col, select
 
 from monitor.config import load_config
+from monitor.config.files import write_atomic
 from monitor.config.yamlfile import read_yaml
 from monitor.core.score_memo import ScoreMemo, score_each
 from monitor.domain import Document, Severity, Watchlist
@@ -173,10 +174,7 @@ def save(rt: Runtime, stem: str, draft: str, user: str, now: datetime) -> str:
                                         f"a/{path.name}", f"b/{path.name}"))
     if not diff:
         return ""
-    tmp = path.with_name(f".{path.name}.saving")
-    tmp.write_text(draft, encoding="utf-8")
-    tmp.chmod(path.stat().st_mode & 0o777)
-    tmp.replace(path)  # the reloader sees one complete file, never half of one
+    write_atomic(path, draft, mode=path.stat().st_mode & 0o777)  # the reloader sees one whole file, never half
     with session(rt.engine) as s:
         s.add(WatchlistSaveRow(watchlist=watchlist.name, path=str(path), user=user, at=now, diff=diff))
         s.commit()
