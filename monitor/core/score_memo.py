@@ -19,8 +19,10 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
+from monitor.core.matching import Matcher
+from monitor.core.normalize import WordView, fold
 from monitor.core.scoring import Scorer
-from monitor.domain import Document, Score, Severity, Watchlist
+from monitor.domain import Document, Keyword, Score, Severity, Watchlist
 
 Entry = tuple[Document, tuple[str, ...], str | None]  # a document, its feed's tags, its language
 Scored = tuple[Score | None, ...]  # per watchlist, in order; None where it does not apply (tags)
@@ -70,9 +72,11 @@ def _unexplained(score: Score | None) -> Score | None:
 
 def score_each(entries: Sequence[Entry], watchlists: Sequence[Watchlist],
                memo: ScoreMemo | None = None) -> list[Scored]:
-    """Per entry, each watchlist's score as `Scorer(watchlists).score(doc, tags=tags)` gives it (without its
-    contributions), each distinct text scored once per watchlist version: the watchlists the memo has no score of
-    a text for are scored together (one Scorer per such group, usually one), and their scores kept."""
+    """Per entry, each watchlist's score as `Scorer(watchlists).score(doc, tags=tags, language=language)` gives
+    it (without its contributions), each distinct text scored once per watchlist version: the watchlists the memo
+    has no score of a text for are scored together (one Scorer per such group, usually one), and their scores
+    kept. A watchlist that differs from an earlier one only in keywords (a draft that adds or drops a term)
+    takes the earlier one's score for every text none of those keywords matches (`_borrow`)."""
     if len({w.name for w in watchlists}) != len(watchlists):
         raise ValueError("watchlists scored together need distinct names")
     memo = memo if memo is not None else ScoreMemo(versions=len(watchlists))
@@ -80,23 +84,76 @@ def score_each(entries: Sequence[Entry], watchlists: Sequence[Watchlist],
     tagged = tuple(bool(w.tags) for w in watchlists)  # only a tag-scoped watchlist's score depends on the tags
     keys = [_keys(doc, tags, language, tagged) for doc, tags, language in entries]
     found = [[table.get(key, _MISSING) for table, key in zip(tables, k, strict=True)] for k in keys]
-    todo: dict[tuple[int, ...], list[int]] = {}  # a group of watchlists -> the entries they are to score
-    for n, scores in enumerate(found):
-        group = tuple(i for i, score in enumerate(scores) if score is _MISSING)
-        if group:
-            todo.setdefault(group, []).append(n)
-    for group, waiting in todo.items():
-        texts = {tuple(keys[n][i] for i in group): n for n in waiting}  # one entry per distinct text
-        fresh = dict(zip(texts, score_group([watchlists[i] for i in group], [entries[n] for n in texts.values()]),
-                         strict=True))
-        for text, scored in fresh.items():
-            for i, key, score in zip(group, text, scored, strict=True):
-                if len(tables[i]) < memo.per_version:
-                    tables[i][key] = score
-        for n in waiting:
-            for i, score in zip(group, fresh[tuple(keys[n][i] for i in group)], strict=True):
-                found[n][i] = score
+    run = _Run(entries, watchlists, keys, found, tables, memo.per_version)
+    borrowers = _borrowers(watchlists)
+    run.score_missing([i for i in range(len(watchlists)) if i not in borrowers])
+    for i, (base, changed) in borrowers.items():
+        run.borrow(i, base, changed)
+    run.score_missing(list(borrowers))
     return [tuple(scores) for scores in found]
+
+
+def keyword_change(a: Watchlist, b: Watchlist) -> tuple[Keyword, ...] | None:
+    """The keywords in one of `a` and `b` and not in the other, when the two differ in nothing else (names
+    aside); None when they do."""
+    if replace(a, name=b.name, keywords=b.keywords) != b:
+        return None
+    return tuple(set(a.keywords) ^ set(b.keywords))
+
+
+def _borrowers(watchlists: Sequence[Watchlist]) -> dict[int, tuple[int, tuple[Keyword, ...]]]:
+    """Watchlist index -> (an earlier watchlist it differs from only in keywords, those keywords)."""
+    out: dict[int, tuple[int, tuple[Keyword, ...]]] = {}
+    for i, watchlist in enumerate(watchlists):
+        for j in range(i):
+            if j not in out and (changed := keyword_change(watchlists[j], watchlist)) is not None:
+                out[i] = (j, changed)
+                break
+    return out
+
+
+class _Run:
+    """One score_each call: the entries, their keys, the scores found so far per entry and watchlist."""
+
+    def __init__(self, entries: Sequence[Entry], watchlists: Sequence[Watchlist], keys: list[tuple[bytes, ...]],
+                 found: list[list[Score | None]], tables: list[Table], per_version: int) -> None:
+        self.entries, self.watchlists, self.keys, self.found = entries, watchlists, keys, found
+        self.tables, self.per_version = tables, per_version
+
+    def keep(self, n: int, i: int, score: Score | None) -> None:
+        self.found[n][i] = score
+        if len(self.tables[i]) < self.per_version:
+            self.tables[i][self.keys[n][i]] = score
+
+    def score_missing(self, only: Sequence[int]) -> None:
+        todo: dict[tuple[int, ...], list[int]] = {}  # a group of watchlists -> the entries they are to score
+        for n, scores in enumerate(self.found):
+            if group := tuple(i for i in only if scores[i] is _MISSING):
+                todo.setdefault(group, []).append(n)
+        for group, waiting in todo.items():
+            texts = {tuple(self.keys[n][i] for i in group): n for n in waiting}  # one entry per distinct text
+            scored = score_group([self.watchlists[i] for i in group], [self.entries[n] for n in texts.values()])
+            fresh = dict(zip(texts, scored, strict=True))
+            for n in waiting:
+                for i, score in zip(group, fresh[tuple(self.keys[n][i] for i in group)], strict=True):
+                    self.keep(n, i, score)
+
+    def borrow(self, i: int, base: int, changed: tuple[Keyword, ...]) -> None:
+        """Watchlist i's score of each entry it lacks is `base`'s, renamed, where none of the `changed` keywords
+        matches the entry: the explanation is built from the matches alone (each keyword's weight, language and
+        specificity are its own), so without a match of theirs the two score alike. Where one matches (or may:
+        the probe does not filter exact terms by language, the scorer does), the entry is left to be scored."""
+        probe = Matcher([Watchlist("changed", keywords=changed)], ()) if changed else None
+        name = self.watchlists[i].name
+        for n, (doc, _tags, language) in enumerate(self.entries):
+            if self.found[n][i] is not _MISSING:
+                continue
+            if probe is not None:
+                folded = fold(doc.text)
+                if probe.find(folded, WordView(folded.text), (0,), language):
+                    continue
+            score = self.found[n][base]
+            self.keep(n, i, None if score is None else replace(score, watchlist=name))
 
 
 def _keys(doc: Document, tags: tuple[str, ...], language: str | None, tagged: tuple[bool, ...]) -> tuple[bytes, ...]:

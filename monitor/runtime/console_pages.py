@@ -120,6 +120,7 @@ def editor(request: Request, rt: Runtime, who: Who) -> Response:
         _path, text = watchlist_edit.read(rt.config.directory, stem)
     except watchlist_edit.EditError as exc:
         return refuse(request, rt, who, 404, str(exc))
+    watchlist_edit.warm(rt, stem, datetime.now(UTC))  # the current version's scores, before the first preview
     return page_response(request, rt, who, "editor.html", stem=stem, draft=text, problems=[], preview=None)
 
 

@@ -23,7 +23,7 @@ from sqlmodel import SQLModel, col, select
 
 from monitor.config import gazetteer, load_config
 from monitor.core.clustering import StoryIndex
-from monitor.core.score_memo import ScoreMemo, score_each
+from monitor.core.score_memo import ScoreMemo, keyword_change, score_each
 from monitor.core.scoring import Scorer
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
 from monitor.core.trends import TrendSubject
@@ -60,6 +60,12 @@ CURRENT = _watchlist("wl")
 DRAFTS = [replace(_watchlist("wl", Keyword("sanctions", 3.0)), name=watchlist_edit.DRAFT + "wl"),
           replace(_watchlist("wl", Keyword("troops", 1.0), tags=("world",)), name=watchlist_edit.DRAFT + "wl")]
 OTHER = _watchlist("other", Keyword("border", 2.0), Keyword("Berlin", 2.0, "de"), tags=("local",))
+# Keyword-only edits, which score_memo answers from the current version's scores where the edit cannot matter:
+# a term dropped ("war film", a benign sense hiding "war"), a pattern changed, a German-only term added.
+EDITS = [replace(CURRENT, name="dropped", keywords=tuple(k for k in CURRENT.keywords if k.term != "war film")),
+         replace(CURRENT, name="pattern", keywords=(*CURRENT.keywords[:-1], Keyword(r"nuclear\s+drill", 4.0,
+                                                                                    regex=True))),
+         replace(CURRENT, name="german", keywords=(*CURRENT.keywords, Keyword("Berlin", 3.0, "de")))]
 
 
 # --- the oracle: the replay and the preview as they were ---
@@ -203,12 +209,21 @@ def entries(draw: st.DrawFn) -> list[tuple[Document, tuple[str, ...], str | None
 def test_remembered_scores_are_the_scores_scoring_gives(
         drawn: list[tuple[Document, tuple[str, ...], str | None]]) -> None:
     memo = ScoreMemo(versions=2, per_version=10)  # small: versions dropped, tables full
-    for watchlists in ([CURRENT, DRAFTS[0]], [CURRENT, DRAFTS[1], OTHER], [DRAFTS[1]], [OTHER, CURRENT]):
+    for watchlists in ([CURRENT, DRAFTS[0]], [CURRENT, DRAFTS[1], OTHER], [DRAFTS[1]], [OTHER, CURRENT],
+                       [CURRENT, *EDITS], [EDITS[0], CURRENT]):
         scorer = Scorer(watchlists)
         expected = [tuple({s.watchlist: replace(s, contributions=())
                            for s in scorer.score(doc, tags=tags, language=language)}.get(w.name) for w in watchlists)
                     for doc, tags, language in drawn]
         assert score_each(drawn, watchlists, memo) == expected
+
+
+def test_only_a_keyword_edit_is_a_keyword_change() -> None:
+    assert keyword_change(CURRENT, DRAFTS[0]) == (Keyword("sanctions", 3.0),)
+    assert keyword_change(CURRENT, EDITS[0]) == (Keyword("war film", 0.0),)
+    assert keyword_change(CURRENT, replace(CURRENT, name="renamed")) == ()
+    assert keyword_change(CURRENT, DRAFTS[1]) is None  # tags differ too
+    assert keyword_change(CURRENT, replace(CURRENT, require_actor=True)) is None
 
 
 def test_watchlists_scored_together_need_distinct_names() -> None:
@@ -283,3 +298,26 @@ def test_the_preview_reports_what_the_plain_preview_reported(desk: Runtime) -> N
     assert changes, "drafts that change nothing would test little"
     watchlist_edit.forget_scores()
     assert watchlist_edit.preview(desk, None, drafts[1], NOW) == plain_preview(desk, None, drafts[1], NOW)
+
+
+def test_the_editor_page_warms_the_current_versions_scores(desk: Runtime) -> None:
+    current = desk.config.watchlists[0]
+    first = watchlist_edit.warm(desk, "wl", NOW)
+    assert first is not None
+    assert watchlist_edit.warm(desk, "wl", NOW) is None or first.is_alive() is False  # one at a time
+    first.join(timeout=60)
+    remembered = watchlist_edit._MEMO.table(current)
+    assert len(remembered) == len({(i.title, i.summary) for i in _window(desk, 7)})  # every distinct text scored
+    draft = _draft(desk, "keywords:\n", "keywords:\n- {term: sanctions, weight: 5}\n")
+    assert watchlist_edit.preview(desk, current, draft, NOW) == plain_preview(desk, current, draft, NOW)
+    missing = watchlist_edit.warm(desk, "no-such-file", NOW)
+    assert missing is not None
+    missing.join(timeout=60)  # logged, not raised; the lock is free again
+    again = watchlist_edit.warm(desk, "wl", NOW)
+    assert again is not None
+    again.join(timeout=60)
+
+
+def _window(rt: Runtime, days: float) -> list[story_rows.StoredItem]:
+    with session(rt.engine) as s:
+        return story_rows.items_between(s, NOW - timedelta(days=days), NOW)
