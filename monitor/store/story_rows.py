@@ -116,9 +116,20 @@ class StoredItem:
 
 
 def items_between(session: Session, start: datetime, end: datetime) -> list[StoredItem]:
-    """Items fetched in [start, end], oldest first, with their feed's name and tags. Read as plain rows of the
-    columns a replay uses (no ORM object, article text or band keys per row: a week holds 50,000 items or more),
-    each feed's name and tags once."""
+    """Items fetched in [start, end], oldest first, with their feed's name and tags."""
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    return _stored(session, [items.c.fetched_at >= start, items.c.fetched_at <= end])
+
+
+def items_by_id(session: Session, ids: Sequence[int]) -> list[StoredItem]:
+    """These items, with their feed's name and tags (oldest first within each 500)."""
+    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
+    return [item for chunk in _chunks(ids) for item in _stored(session, [items.c.id.in_(chunk)])]
+
+
+def _stored(session: Session, where: Sequence[Any]) -> list[StoredItem]:
+    """The items `where` selects, oldest first, read as plain rows of the columns a replay uses (no ORM object,
+    article text or band keys per row: a week holds 50,000 items or more), each feed's name and tags once."""
     items: Any = ItemRow.__table__  # type: ignore[attr-defined]
     feeds: Any = FeedRow.__table__  # type: ignore[attr-defined]
     connection = session.connection()
@@ -126,8 +137,7 @@ def items_between(session: Session, start: datetime, end: datetime) -> list[Stor
              connection.execute(core_select(feeds.c.id, feeds.c.name, feeds.c.tags))}
     query = (core_select(items.c.id, items.c.story_id, items.c.feed_id, items.c.title, items.c.summary, items.c.link,
                          items.c.published, items.c.fetched_at, items.c.language)
-             .where(items.c.fetched_at >= start, items.c.fetched_at <= end)
-             .order_by(items.c.fetched_at, items.c.id))
+             .where(*where).order_by(items.c.fetched_at, items.c.id))
     return [StoredItem(i or 0, story, *by_id[feed], title, summary, link, published, fetched, language)
             for i, story, feed, title, summary, link, published, fetched, language in connection.execute(query)
             if feed in by_id]  # as a join with feeds would: every item has its feed (a foreign key)
@@ -214,12 +224,6 @@ def _assign_keyed_sql(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
     return str(compiled), tuple(compiled.positiontup or ())
 
 
-def items_by_id(session: Session, ids: Sequence[int]) -> list[StoredItem]:
-    """These items, with their feed's name and tags (oldest first within each 500)."""
-    return [item for chunk in _chunks(ids)
-            for item in _stored(session, _with_feeds().where(col(ItemRow.id).in_(chunk)))]
-
-
 def filed_after(session: Session, after_id: int) -> list[int]:
     """Ids above `after_id` of the items filed in a story: an item is filed in the transaction that stores it, so
     another worker's items show here once committed, and this transaction's own unfiled ones do not."""
@@ -231,27 +235,13 @@ def last_item_id(session: Session) -> int:
     return int(session.exec(select(func.max(ItemRow.id))).one() or 0)
 
 
-def _with_feeds() -> Any:
-    return (select(ItemRow, FeedRow.name, FeedRow.tags).join(FeedRow, col(FeedRow.id) == col(ItemRow.feed_id))
-            .order_by(col(ItemRow.fetched_at), col(ItemRow.id)))
-
-
-def _stored(session: Session, query: Any) -> list[StoredItem]:
-    return [StoredItem(i.id or 0, i.story_id, name, tuple(tags or ()), i.title, i.summary, i.link, i.published,
-                       i.fetched_at, i.language) for i, name, tags in session.exec(query)]
-
-
 def score_of(row: ScoreRow) -> Score:
-    contributions = tuple(Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])),
-                                       float(c["value"]), c.get("detail", ""), c.get("part", ""))
-                          for c in row.contributions)
-    return Score(row.watchlist, row.value, Severity(row.severity), contributions, tuple(row.actors),
-                 tuple(row.terms))
+    return _score(row.watchlist, row.value, row.severity, row.contributions, row.actors, row.terms)
 
 
 def _score(watchlist: str, value: float, severity: int, contributions: list[dict[str, Any]],
            actors: list[str] | None, terms: list[str] | None) -> Score:
-    """score_of, from the columns of a plain row."""
+    """A stored score, from its row's columns (an ORM row's or a plain row's)."""
     return Score(watchlist, value, Severity(severity), tuple(
         Contribution(c["kind"], c["term"], (int(c["span"][0]), int(c["span"][1])), float(c["value"]),
                      c.get("detail", ""), c.get("part", "")) for c in contributions or ()),
