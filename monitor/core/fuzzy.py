@@ -56,6 +56,9 @@ class FuzzyActors:
                     skeleton = _skeleton(words[0])
                     aliases[(owner, ref, skeleton)] = _Alias(owner, ref, skeleton, actor.fuzzy_threshold)
         self._aliases = tuple(aliases.values())
+        self._by_initial: dict[str, list[_Alias]] = {}
+        for entry in self._aliases:
+            self._by_initial.setdefault(entry.skeleton[0], []).append(entry)
         # Candidate words: 4 letters up to twice the longest alias, starting with some alias's first letter.
         self._candidates: re.Pattern[str] | None = None
         if self._aliases:
@@ -70,21 +73,21 @@ class FuzzyActors:
         """Fuzzy matches of actors not in `skip` ((owner, ref) already found) of watchlists in `owners`."""
         if self._candidates is None:
             return []
-        candidates = [(m.start(), m.group()) for m in self._candidates.finditer(view.text)]
-        if not candidates:
-            return []
+        by_initial: dict[str, list[tuple[int, str]]] = {}
+        for m in self._candidates.finditer(view.text):
+            word = m.group()
+            by_initial.setdefault(word[0], []).append((m.start(), word))
         best: dict[tuple[int, int, int], FuzzyHit] = {}
-        for alias in self._aliases:
-            if alias.owner not in owners or (alias.owner, alias.ref) in skip:
-                continue
-            same_initial = [(pos, word) for pos, word in candidates if word[0] == alias.skeleton[0]]
-            if not same_initial:
-                continue
-            found = process.extract(alias.skeleton, [word for _, word in same_initial], scorer=fuzz.ratio,
-                                    score_cutoff=alias.threshold, limit=None)
-            for word, similarity, index in found:
-                start = same_initial[index][0]
-                key = (alias.owner, alias.ref, start)
-                if key not in best or similarity > best[key].similarity:
-                    best[key] = FuzzyHit(alias.owner, alias.ref, start, start + len(word), similarity)
+        for initial, same_initial in by_initial.items():
+            words = [word for _, word in same_initial]
+            for alias in self._by_initial[initial]:
+                if alias.owner not in owners or (alias.owner, alias.ref) in skip:
+                    continue
+                found = process.extract(alias.skeleton, words, scorer=fuzz.ratio, score_cutoff=alias.threshold,
+                                        limit=None)
+                for word, similarity, index in found:
+                    start = same_initial[index][0]
+                    key = (alias.owner, alias.ref, start)
+                    if key not in best or similarity > best[key].similarity:
+                        best[key] = FuzzyHit(alias.owner, alias.ref, start, start + len(word), similarity)
         return sorted(best.values(), key=lambda h: (h.start, h.owner, h.ref))

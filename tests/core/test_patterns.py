@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from monitor.core.patterns import PatternError, compile_pattern
+from monitor.core.patterns import Gate, PatternError, compile_pattern
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Keyword, Severity, Watchlist
 from tests.conftest import run_monitor
@@ -59,6 +59,38 @@ def test_same_matches_as_python_without_boundaries(parts: list[tuple[str, str]],
     assume(re.fullmatch(source, "") is None)  # an empty match steps on differently in each engine; it is no hit
     expected = [m.span() for m in re.finditer(source, text) if m.end() > m.start()]
     assert list(compile_pattern(source).spans(text)) == expected
+
+
+_NAMED = st.sampled_from(["", "(?P<x>a)", "(?P<b0>ы+)", r"\(?P<", "[(?P<]", "A", "B?"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.tuples(_ATOMS, _QUANTIFIERS), min_size=1, max_size=3), _NAMED),
+                min_size=1, max_size=4),
+       st.text(alphabet="abы1 (?P<>", max_size=30))
+def test_gate_lets_through_every_text_that_some_pattern_matches(
+        sources: list[tuple[list[tuple[str, str]], str]], text: str) -> None:
+    """The gate may let a text through that no pattern matches (an empty match), never the other way round:
+    the same group name in several patterns, escaped look-alikes of one and mixed case flags included."""
+    patterns = []
+    for parts, extra in sources:
+        source = "".join(atom + quantifier for atom, quantifier in parts) + extra
+        assume(re.fullmatch(source, "") is None)
+        try:
+            patterns.append(compile_pattern(source))
+        except PatternError:
+            assume(False)
+    gate = Gate(patterns)
+    assert gate._regex is not None  # joined, not the fall-back that lets everything through
+    if any(list(p.spans(text)) for p in patterns):
+        assert gate.may_match(text)
+    if not any(p._regex.search(text) for p in patterns):
+        assert not gate.may_match(text)
+
+
+def test_gate_reads_each_pattern_with_its_own_case() -> None:
+    lower, capital = compile_pattern("nato"), compile_pattern("Putin")  # a capital makes a pattern case-blind
+    assert Gate([lower, capital]).may_match("PUTIN") and not Gate([lower, capital]).may_match("NATO")
 
 
 def test_scorer_uses_the_pattern_like_a_term() -> None:
