@@ -153,14 +153,14 @@ def topic_damping(separator: Hit) -> Damping:
     return Damping(separator, CONTEXT_FACTOR, "context", "named in the headline's topic, not in its news")
 
 
-def feature_opener(folded: str, separator: Hit, cues: Sequence[Cue], language: str | None) -> Damping | None:
+def feature_opener(folded: str, separator: Hit, openers: Sequence[Cue], language: str | None) -> Damping | None:
     """A feature's opening word right after the headline's topic tag ("Tierschutz - Warum Küken ...", "Corpses
-    for Cash: How ..."): an initial cue (cues.py) where the headline proper begins, hedging the rest of it as it
-    does at the start."""
+    for Cash: How ..."): an initial cue (cues.py; `openers` are those) where the headline proper begins, hedging
+    the rest of it as it does at the start."""
     rest = folded[separator.end:]
-    for cue in cues:  # only headlines with a tag and an act in them get here: a plain loop is cheap enough
+    for cue in openers:  # only headlines with a tag and an act in them get here: a plain loop is cheap enough
         phrase = cue.phrase
-        if (cue.initial and rest.startswith(phrase) and not rest[len(phrase):len(phrase) + 1].isalnum()
+        if (rest.startswith(phrase) and not rest[len(phrase):len(phrase) + 1].isalnum()
                 and (not cue.languages or language is None or language in cue.languages)):
             opener = Hit(CUE_OWNER, "cue", -1, separator.end, separator.end + len(phrase), 0, 0)
             return Damping(opener, cue.factor, cue.kind, "a feature opens after the headline's topic")

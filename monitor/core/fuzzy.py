@@ -15,12 +15,13 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from monitor.core.normalize import WordView, term_words
 from monitor.domain import Actor
 
 MIN_LENGTH = 5
+MEMO_WORDS = 50_000  # candidate words remembered with their close aliases (a few MB)
 _DOUBLED = re.compile(r"(\w)\1+")
 
 
@@ -64,7 +65,20 @@ class FuzzyActors:
         if self._aliases:
             initials = "".join(sorted({re.escape(a.skeleton[0]) for a in self._aliases}))
             longest = max(len(a.skeleton) for a in self._aliases) * 2
-            self._candidates = re.compile(f"(?<= )[{initials}][^ ]{{{MIN_LENGTH - 2},{longest}}}(?= )")
+            self._candidates = re.compile(f" ([{initials}][^ ]{{{MIN_LENGTH - 2},{longest}}})(?= )")
+        # News repeats its words: each candidate word is compared with the aliases once, then looked up.
+        self._memo: dict[str, tuple[tuple[_Alias, float], ...]] = {}
+
+    def _similar(self, word: str) -> tuple[tuple[_Alias, float], ...]:
+        """The aliases `word` is close enough to, with their similarity."""
+        found = self._memo.get(word)
+        if found is None:
+            found = tuple((alias, similarity) for alias in self._by_initial[word[0]]
+                          if (similarity := fuzz.ratio(alias.skeleton, word, score_cutoff=alias.threshold)))
+            if len(self._memo) >= MEMO_WORDS:
+                self._memo.clear()  # a bound, not a policy: a hostile stream of new words costs one pass each
+            self._memo[word] = found
+        return found
 
     def __bool__(self) -> bool:
         return bool(self._aliases)
@@ -73,21 +87,14 @@ class FuzzyActors:
         """Fuzzy matches of actors not in `skip` ((owner, ref) already found) of watchlists in `owners`."""
         if self._candidates is None:
             return []
-        by_initial: dict[str, list[tuple[int, str]]] = {}
-        for m in self._candidates.finditer(view.text):
-            word = m.group()
-            by_initial.setdefault(word[0], []).append((m.start(), word))
         best: dict[tuple[int, int, int], FuzzyHit] = {}
-        for initial, same_initial in by_initial.items():
-            words = [word for _, word in same_initial]
-            for alias in self._by_initial[initial]:
+        for m in self._candidates.finditer(view.text):
+            word = m.group(1)
+            start = m.start(1)
+            for alias, similarity in self._similar(word):
                 if alias.owner not in owners or (alias.owner, alias.ref) in skip:
                     continue
-                found = process.extract(alias.skeleton, words, scorer=fuzz.ratio, score_cutoff=alias.threshold,
-                                        limit=None)
-                for word, similarity, index in found:
-                    start = same_initial[index][0]
-                    key = (alias.owner, alias.ref, start)
-                    if key not in best or similarity > best[key].similarity:
-                        best[key] = FuzzyHit(alias.owner, alias.ref, start, start + len(word), similarity)
+                key = (alias.owner, alias.ref, start)
+                if key not in best or similarity > best[key].similarity:
+                    best[key] = FuzzyHit(alias.owner, alias.ref, start, start + len(word), similarity)
         return sorted(best.values(), key=lambda h: (h.start, h.owner, h.ref))

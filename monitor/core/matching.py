@@ -174,8 +174,7 @@ class Matcher:
             end = text.find(" ", last)
         else:
             end = last  # the trailing space of the key
-        first = view.word_index(start)
-        folded_start, folded_end = view.folded_span(start, end)
+        first, folded_start, folded_end = view.locate(start, end)
         words = text.count(" ", start, end) + 1
         hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
 

@@ -15,7 +15,8 @@ and its value (docs/scoring.md has the worked rules; the code is in explain.py):
                  (damped) value
   cooccurrence   two or more distinct actors, in an item with escalation terms: +0.5 per actor beyond the
                  first, at most +1.5
-  no_actor       the watchlist requires an actor and none was found: cancels the rest
+  no_actor       the watchlist requires an actor and none was found: the score is 0, and this contribution,
+                 the only one, names the escalation terms found without weighing them
 
 In the body (not the title), the escalation terms saturate: ranked by value, they count x1, x0.9, x0.81 ...
 (shown in the keyword's detail), so a long article does not outscore a sharp headline by length alone.
@@ -43,6 +44,7 @@ class Scorer:
     def __init__(self, watchlists: Sequence[Watchlist], cues: Sequence[Cue] = CUES) -> None:
         self.watchlists = tuple(watchlists)
         self._cues = tuple(cues)
+        self._openers = tuple(cue for cue in self._cues if cue.initial)  # of a feature, after a topic tag
         self._matcher = Matcher(self.watchlists, self._cues)
         self._prepared = tuple(Prepared.of(wl) for wl in self.watchlists)
         # Most items match nothing of most watchlists: their (immutable) empty score is made once.
@@ -67,7 +69,7 @@ class Scorer:
         cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ())
                          if _language_ok(cues[h.ref].languages, lang) and (h.first == 0 or not cues[h.ref].initial))
         article_start = len(text) - len(doc.article) if doc.article else len(text) + 1
-        item = ItemContext(text, len(doc.title), article_start, folded, lang, cue_hits, self._cues)
+        item = ItemContext(text, len(doc.title), article_start, folded, lang, cue_hits, self._cues, self._openers)
         return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
 
 

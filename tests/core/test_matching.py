@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from monitor.core import fuzzy
 from monitor.core.cues import CUES
 from monitor.core.matching import CUE_OWNER, Hit, Matcher, compile_term
 from monitor.core.normalize import WordView, fold
@@ -73,6 +75,22 @@ def test_fuzzy_matching_leaves_unrelated_words_alone() -> None:
     # ratio against "lavrov": Lavrof 83, Larov 91, Lawrow 67 (an explicit alias is the way for that one)
     assert matches("Lawrow and Lavrof met; lava, laver, Larov", actors=(fuzzy,)) == ["Lavrof", "Larov"]
     assert matches("lovers of lavender", actors=(fuzzy,)) == []
+
+
+def test_fuzzy_words_remembered_across_items_give_the_same_matches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidate words are compared once and remembered: a second item, a bound that forgets, and two
+    watchlists with different thresholds for the same alias all find what a first look finds."""
+    monkeypatch.setattr(fuzzy, "MEMO_WORDS", 2)
+    loose = Watchlist("a", actors=(Actor("lavrov", "Lavrov", fuzzy=True, fuzzy_threshold=80),))
+    strict = Watchlist("b", actors=(Actor("lavrov", "Lavrov", fuzzy=True, fuzzy_threshold=90),))
+    matcher = Matcher([loose, strict], CUES)
+    found = []
+    for text in ["Lavrof and Larov", "Larov, Lavrof, lava, laver, lovers", "Lavrof"]:
+        folded = fold(text)
+        found.append(sorted((h.owner, text[slice(*folded.span(h.start, h.end))])
+                            for h in matcher.find(folded, WordView(folded.text), range(2)) if h.owner != CUE_OWNER))
+    assert found == [[(0, "Larov"), (0, "Lavrof"), (1, "Larov")], [(0, "Larov"), (0, "Lavrof"), (1, "Larov")],
+                     [(0, "Lavrof")]]
 
 
 def test_one_matcher_serves_many_watchlists() -> None:

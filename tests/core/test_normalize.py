@@ -112,3 +112,14 @@ def test_every_word_maps_back_to_original_text_that_folds_to_it(text: str) -> No
         assert 0 <= s < e <= len(text)
         assert word in WordView(fold(text[s:e]).text).text.split()  # "¼" is the words "1 4"
         pos += len(word) + 1
+
+
+@given(st.one_of(_TEXT, _MIXED), st.integers(1, 3), st.sampled_from([0, 2100]))
+def test_locate_is_word_index_and_folded_span_in_one(text: str, words: int, padding: int) -> None:
+    """The matcher's one-call lookup gives what the two separate ones give, in short views and in long ones
+    (past 4,096 characters word positions are indexed instead of counted)."""
+    view = WordView(fold("x, " * padding + text).text)
+    starts = [i + 1 for i, c in enumerate(view.text[:-1]) if c == " "]
+    for k, start in enumerate(starts[:-1]):
+        end = starts[min(k + words, len(starts) - 1)] - 1
+        assert view.locate(start, end) == (view.word_index(start), *view.folded_span(start, end))

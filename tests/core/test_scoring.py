@@ -94,6 +94,9 @@ def test_require_actor_cancels_the_score() -> None:
     s = score("Nuclear strike feared", small_watchlist(require_actor=True))
     assert s.value == 0.0 and s.severity is Severity.NONE
     assert kinds(s)["no_actor"] == [""]
+    [cancel] = s.contributions
+    assert cancel.value == 0 and cancel.detail.endswith("none is named; found: Nuclear strike")
+    assert s.terms == ("Nuclear strike",)
     assert score("Nuclear strike feared").value == 7.5
 
 
