@@ -47,10 +47,10 @@ class Distances:
 
     def __init__(self, folded: str, term_hits: Sequence[Hit], words: int) -> None:
         self._folded = folded
-        skip = bytearray(words + 1)
+        kept = bytearray(b"\x01") * words  # 1 for a word that counts, 0 for a word of a term
         for h in term_hits:
-            skip[h.first:h.last] = b"\x01" * (h.last - h.first)
-        self._kept = list(itertools.accumulate((1 - flag for flag in skip[:words]), initial=0))
+            kept[h.first:h.last] = bytes(len(kept[h.first:h.last]))
+        self._kept = list(itertools.accumulate(kept, initial=0))
 
     def gap(self, a: Hit, b: Hit) -> int:
         """Words strictly between two matches (0 if adjacent or overlapping), term words not counted."""
@@ -78,8 +78,9 @@ class Nearby:
 
     def __init__(self, hits: Sequence[Hit]) -> None:
         self.hits = hits
-        self._by_last = sorted(range(len(hits)), key=lambda i: hits[i].last)
-        self._lasts = [hits[i].last for i in self._by_last]
+        lasts = [h.last for h in hits]
+        self._by_last = sorted(range(len(hits)), key=lasts.__getitem__)
+        self._lasts = [lasts[i] for i in self._by_last]
         self._firsts = [h.first for h in hits]  # hits come in text order
 
     def around(self, term: Hit, lo: int, hi: int) -> list[Hit]:

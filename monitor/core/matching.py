@@ -148,7 +148,7 @@ class Matcher:
         """The automaton's matches for `owners`; cues only if one of them matched (or `cues_wanted`): they are
         set aside as found and made into hits at the end, so an item that matches nothing costs no cue hit."""
         text = view.text
-        hits: list[Hit] = []
+        found: list[tuple[int, int, _Entry]] = []
         cues: list[tuple[int, int, _Entry]] = []
         for last, (length, entries) in self._automaton.iter(text):
             start = last - length + 2  # the first character after the leading space
@@ -156,27 +156,24 @@ class Matcher:
                 if e.owner == CUE_OWNER:
                     cues.append((start, last, e))
                 elif e.owner in owners:
-                    self._hit(view, e, start, last, hits)
-        if hits or cues_wanted:
-            for start, last, e in cues:
-                self._hit(view, e, start, last, hits)
+                    found.append((start, last, e))
+        if not found and not cues_wanted:
+            return []
+        hits: list[Hit] = []
+        locate, count, find = view.locate, text.count, text.find  # the loop below runs for every match
+        for start, last, e in (*found, *cues):
+            if e.verify is not None:
+                m = e.verify.match(text, start - 1)
+                if m is None:
+                    continue
+                end = m.end()
+            elif e.prefix:
+                end = find(" ", last)
+            else:
+                end = last  # the trailing space of the key
+            first, folded_start, folded_end = locate(start, end)
+            hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + count(" ", start, end) + 1))
         return hits
-
-    @staticmethod
-    def _hit(view: WordView, e: _Entry, start: int, last: int, hits: list[Hit]) -> None:
-        text = view.text
-        if e.verify is not None:
-            m = e.verify.match(text, start - 1)
-            if m is None:
-                return
-            end = m.end()
-        elif e.prefix:
-            end = text.find(" ", last)
-        else:
-            end = last  # the trailing space of the key
-        first, folded_start, folded_end = view.locate(start, end)
-        words = text.count(" ", start, end) + 1
-        hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
 
     def _regex(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None) -> list[Hit]:
         hits: list[Hit] = []
