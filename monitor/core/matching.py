@@ -172,7 +172,8 @@ class Matcher:
             else:
                 end = last  # the trailing space of the key
             first, folded_start, folded_end = locate(start, end)
-            hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + count(" ", start, end) + 1))
+            words = count(" ", start, end) + 1
+            hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
         return hits
 
     def _regex(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None) -> list[Hit]:
