@@ -11,9 +11,10 @@
   ACKs, ~40 ms). p50, p95, max against the target p95 < 200 ms; baseline /healthz (reads nothing), ratio of p50s.
 - Preview: the daemon stopped, a Runtime on the same database; `watchlist_edit.preview` replays the last 7 days
   (50,000 items in both modes) through the shipped russia-nato and a draft with one keyword more, cold (remembered
-  scores forgotten; target under 5 s), then another draft (current version remembered). Baseline: `monitor
-  backtest`'s replay of the window, current version only. `--plain`: also the preview as it was (the oracle of
-  tests/desk/test_preview_speed_equivalence.py), checked to report the same. The corpus's ~6,300 entries make
+  scores forgotten; target under 5 s), then another draft (current version remembered). The runtime's parse worker
+  processes are started first, as the daemon starts them; a cold preview spreads its scoring over them. Baseline:
+  `monitor backtest`'s replay of the window, current version only. `--plain`: also the preview as it was (the oracle
+  of tests/desk/test_preview_speed_equivalence.py), checked to report the same. The corpus's ~6,300 entries make
   ~6,300 distinct texts, each scored once (core.score_memo); `--distinct-texts`: no two alike (numbered summaries).
 
 Wall-clock times; the database build is reported apart. The full size takes a few minutes.
@@ -22,6 +23,7 @@ Wall-clock times; the database build is reported apart. The full size takes a fe
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import html
 import os
@@ -226,6 +228,8 @@ def preview(directory: Path, runs: int, plain: bool) -> list[str]:
     checked, current = (time.perf_counter() - begin) / 2, next(w for w in config.watchlists if w.name == WATCHLIST)
     assert first is not None and second is not None, problems
     rt, now = open_runtime(config), datetime.now(UTC)
+    if rt.cpu is not None:
+        asyncio.run(rt.cpu.start())  # the daemon starts its worker processes at boot; previews spread over them
     times: dict[str, list[float]] = {k: [] for k in ("base", "plain", "cold", "next")}
     try:
         for _ in range(runs):

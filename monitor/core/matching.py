@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal, NamedTuple
 
 import ahocorasick
@@ -65,6 +66,7 @@ class CompiledTerm:
 NUMBER = "{number}"  # in a term: any run of digits ("day {number} of")
 
 
+@lru_cache(maxsize=200_000)  # a watchlist's draft recompiles its version's terms (and the gazetteer's places)
 def compile_term(term: str) -> CompiledTerm | None:
     """The automaton key for a term, or None if it has no word characters at all (or, with NUMBER, none
     before it: the automaton starts from a literal)."""

@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 
 from monitor.core.matching import Matcher
 from monitor.core.normalize import WordView, fold
@@ -26,6 +27,9 @@ from monitor.domain import Document, Keyword, Score, Severity, Watchlist
 
 Entry = tuple[Document, tuple[str, ...], str | None]  # a document, its feed's tags, its language
 Scored = tuple[Score | None, ...]  # per watchlist, in order; None where it does not apply (tags)
+Probes = Sequence[tuple[Keyword, ...]]
+# score_group's signature: a caller with worker processes passes one that splits the entries among them
+GroupScorer = Callable[[Sequence[Watchlist], Sequence[Entry], Probes], list[tuple[Scored, tuple[bool, ...]]]]
 Table = dict[bytes, Score | None]  # text key -> the watchlist's score
 _MISSING = Score("", 0.0, Severity.NONE)  # a sentinel no table holds
 
@@ -55,28 +59,45 @@ class ScoreMemo:
             self._tables.clear()
 
 
-def score_group(watchlists: Sequence[Watchlist], entries: Sequence[Entry]) -> list[Scored]:
+def score_group(watchlists: Sequence[Watchlist], entries: Sequence[Entry],
+                probes: Probes = ()) -> list[tuple[Scored, tuple[bool, ...]]]:
     """Each entry scored by one Scorer over `watchlists` (each text matched once for all of them), the scores
-    without their contributions."""
-    scorer = Scorer(watchlists)
-    out: list[Scored] = []
+    without their contributions; with, per probe (a set of keywords), whether any of them matches the entry (or
+    may: see `_Run.borrow`), found in the same pass over the text."""
+    names = [f"probe {k}" for k in range(len(probes))]
+    scorer = _scorer((*watchlists, *(Watchlist(name, keywords=keywords) for name, keywords in zip(names, probes,
+                                                                                                 strict=True))))
+    out: list[tuple[Scored, tuple[bool, ...]]] = []
     for doc, tags, language in entries:
         scored = {s.watchlist: s for s in scorer.score(doc, tags=tags, language=language)}
-        out.append(tuple(_unexplained(scored.get(w.name)) for w in watchlists))
+        out.append((tuple(_unexplained(scored.get(w.name)) for w in watchlists),
+                    tuple(bool(scored[name].contributions) for name in names)))
     return out
 
 
+@lru_cache(maxsize=4)
+def _scorer(watchlists: tuple[Watchlist, ...]) -> Scorer:
+    """A Scorer kept for the next replay of the same watchlists (keyed by value: a watchlist is immutable). The
+    editor's previews score the current version, then each draft: compiling the shipped watchlist with its places
+    takes half a second."""
+    return Scorer(watchlists)
+
+
 def _unexplained(score: Score | None) -> Score | None:
-    return replace(score, contributions=()) if score is not None and score.contributions else score
+    if score is None or not score.contributions:
+        return score
+    # Not dataclasses.replace: a replay makes tens of thousands, and it costs three times as much.
+    return Score(score.watchlist, score.value, score.severity, (), score.actors, score.terms)
 
 
-def score_each(entries: Sequence[Entry], watchlists: Sequence[Watchlist],
-               memo: ScoreMemo | None = None) -> list[Scored]:
+def score_each(entries: Sequence[Entry], watchlists: Sequence[Watchlist], memo: ScoreMemo | None = None,
+               score_groups: GroupScorer = score_group) -> list[Scored]:
     """Per entry, each watchlist's score as `Scorer(watchlists).score(doc, tags=tags, language=language)` gives
     it (without its contributions), each distinct text scored once per watchlist version: the watchlists the memo
     has no score of a text for are scored together (one Scorer per such group, usually one), and their scores
     kept. A watchlist that differs from an earlier one only in keywords (a draft that adds or drops a term)
-    takes the earlier one's score for every text none of those keywords matches (`_borrow`)."""
+    takes the earlier one's score for every text none of those keywords matches (`_borrow`). `score_groups` scores
+    what is missing (score_group here; the editor's preview spreads it over the daemon's worker processes)."""
     if len({w.name for w in watchlists}) != len(watchlists):
         raise ValueError("watchlists scored together need distinct names")
     memo = memo if memo is not None else ScoreMemo(versions=len(watchlists))
@@ -84,9 +105,11 @@ def score_each(entries: Sequence[Entry], watchlists: Sequence[Watchlist],
     tagged = tuple(bool(w.tags) for w in watchlists)  # only a tag-scoped watchlist's score depends on the tags
     keys = [_keys(doc, tags, language, tagged) for doc, tags, language in entries]
     found = [[table.get(key, _MISSING) for table, key in zip(tables, k, strict=True)] for k in keys]
-    run = _Run(entries, watchlists, keys, found, tables, memo.per_version)
+    run = _Run(entries, watchlists, keys, found, tables, memo.per_version, score_groups)
     borrowers = _borrowers(watchlists)
-    run.score_missing([i for i in range(len(watchlists)) if i not in borrowers])
+    # The borrowers' probes ride along the first pass: the texts it scores are not folded and matched again.
+    run.score_missing([i for i in range(len(watchlists)) if i not in borrowers],
+                      {i: changed for i, (_, changed) in borrowers.items()})
     for i, (base, changed) in borrowers.items():
         run.borrow(i, base, changed)
     run.score_missing(list(borrowers))
@@ -116,27 +139,36 @@ class _Run:
     """One score_each call: the entries, their keys, the scores found so far per entry and watchlist."""
 
     def __init__(self, entries: Sequence[Entry], watchlists: Sequence[Watchlist], keys: list[tuple[bytes, ...]],
-                 found: list[list[Score | None]], tables: list[Table], per_version: int) -> None:
+                 found: list[list[Score | None]], tables: list[Table], per_version: int,
+                 score_groups: GroupScorer) -> None:
         self.entries, self.watchlists, self.keys, self.found = entries, watchlists, keys, found
-        self.tables, self.per_version = tables, per_version
+        self.tables, self.per_version, self.score_groups = tables, per_version, score_groups
+        self.probed: dict[tuple[int, int], bool] = {}  # (entry, borrower) -> a changed keyword matches it
 
     def keep(self, n: int, i: int, score: Score | None) -> None:
         self.found[n][i] = score
         if len(self.tables[i]) < self.per_version:
             self.tables[i][self.keys[n][i]] = score
 
-    def score_missing(self, only: Sequence[int]) -> None:
+    def score_missing(self, only: Sequence[int], probes: dict[int, tuple[Keyword, ...]] | None = None) -> None:
+        """Score what the memo lacks of the watchlists `only`; `probes` (borrower -> its changed keywords): also
+        note, for each entry scored, whether the borrower's probe matches it."""
         todo: dict[tuple[int, ...], list[int]] = {}  # a group of watchlists -> the entries they are to score
         for n, scores in enumerate(self.found):
             if group := tuple(i for i in only if scores[i] is _MISSING):
                 todo.setdefault(group, []).append(n)
+        probing = list((probes or {}).items())
         for group, waiting in todo.items():
             texts = {tuple(self.keys[n][i] for i in group): n for n in waiting}  # one entry per distinct text
-            scored = score_group([self.watchlists[i] for i in group], [self.entries[n] for n in texts.values()])
+            scored = self.score_groups([self.watchlists[i] for i in group],
+                                       [self.entries[n] for n in texts.values()], [changed for _, changed in probing])
             fresh = dict(zip(texts, scored, strict=True))
             for n in waiting:
-                for i, score in zip(group, fresh[tuple(self.keys[n][i] for i in group)], strict=True):
+                values, matched = fresh[tuple(self.keys[n][i] for i in group)]
+                for i, score in zip(group, values, strict=True):
                     self.keep(n, i, score)
+                for (borrower, _), match in zip(probing, matched, strict=True):
+                    self.probed[(n, borrower)] = match
 
     def borrow(self, i: int, base: int, changed: tuple[Keyword, ...]) -> None:
         """Watchlist i's score of each entry it lacks is `base`'s, renamed, where none of the `changed` keywords
@@ -149,11 +181,15 @@ class _Run:
             if self.found[n][i] is not _MISSING:
                 continue
             if probe is not None:
-                folded = fold(doc.text)
-                if probe.find(folded, WordView(folded.text), (0,), language):
+                matched = self.probed.get((n, i))
+                if matched is None:  # the base's score came from the memo: this text was not scored just now
+                    folded = fold(doc.text)
+                    matched = bool(probe.find(folded, WordView(folded.text), (0,), language))
+                if matched:
                     continue
             score = self.found[n][base]
-            self.keep(n, i, None if score is None else replace(score, watchlist=name))
+            self.keep(n, i, None if score is None else Score(name, score.value, score.severity, score.contributions,
+                                                             score.actors, score.terms))
 
 
 def _keys(doc: Document, tags: tuple[str, ...], language: str | None, tagged: tuple[bool, ...]) -> tuple[bytes, ...]:

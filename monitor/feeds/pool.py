@@ -25,7 +25,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -169,6 +170,25 @@ class CpuPool:
     async def run(self, job: Callable[..., T], *args: Any) -> T:
         """A pure function of picklable arguments, off the event loop (an article's main text: CPU work)."""
         return await self._run(partial(job, *args))
+
+    def map(self, job: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+        """A pure function of picklable arguments, once per argument tuple, the calls spread over the worker
+        processes at once; for a thread that is not the event loop's and waits (the editor's preview). Thread mode
+        runs them here, one after another. A worker that dies or a call past the document time limit raises
+        ParseError."""
+        if self.workers == 0:
+            return [job(*args) for args in calls]
+        futures: list[Future[T]] = []
+        executor = self._pool()
+        try:
+            futures += [executor.submit(job, *args) for args in calls]
+            return [future.result(timeout=self.limits.document_seconds) for future in futures]
+        except (BrokenProcessPool, CancelledError, FutureTimeout) as exc:
+            for future in futures:
+                future.cancel()
+            if isinstance(exc, BrokenProcessPool) and self._executor is executor:
+                self._executor = None  # as in _run: the next job gets a fresh pool
+            raise ParseError(f"a worker process failed a job ({type(exc).__name__})") from None
 
     async def start(self) -> set[int]:
         """Start every worker now, and wait until each is ready; returns the process ids that answered. A pool starts

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from monitor.config import gazetteer
 from monitor.core import trends
 from monitor.core.clustering import StoryIndex
-from monitor.core.score_memo import ScoreMemo, score_each
+from monitor.core.score_memo import GroupScorer, ScoreMemo, score_each, score_group
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
 from monitor.core.trends import TrendSubject
 from monitor.domain import Document, Score, Watchlist
@@ -52,11 +52,14 @@ class Backtest:
 
 
 def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float,
-        stored_stories: bool = False, memo: ScoreMemo | None = None) -> Backtest:
+        stored_stories: bool = False, memo: ScoreMemo | None = None,
+        score_groups: GroupScorer = score_group) -> Backtest:
     """`stored_stories`: file each item in the story it was filed in when it arrived (a fresh index only for items
     that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work.
-    `memo`: scores remembered from earlier replays (the editor's previews keep one); None: this replay's own."""
-    scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for i in items], watchlists, memo)
+    `memo`: scores remembered from earlier replays (the editor's previews keep one); None: this replay's own.
+    `score_groups`: how missing scores are computed (score_memo.score_each)."""
+    scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for i in items], watchlists, memo,
+                        score_groups)
     replay = _Replay(items, watchlists, window, stored_stories)
     for item, scores in zip(items, scored, strict=True):
         replay.add(item, {s.watchlist: s for s in scores if s is not None and s.value > 0})

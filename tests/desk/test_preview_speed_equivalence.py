@@ -28,6 +28,7 @@ from monitor.core.scoring import Scorer
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
 from monitor.core.trends import TrendSubject
 from monitor.domain import Actor, Document, Keyword, NotifyRule, Score, Severity, Watchlist
+from monitor.feeds.pool import CpuPool
 from monitor.runtime.cycle import open_runtime
 from monitor.store import story_rows
 from monitor.store.db import make_engine, session
@@ -298,6 +299,34 @@ def test_the_preview_reports_what_the_plain_preview_reported(desk: Runtime) -> N
     assert changes, "drafts that change nothing would test little"
     watchlist_edit.forget_scores()
     assert watchlist_edit.preview(desk, None, drafts[1], NOW) == plain_preview(desk, None, drafts[1], NOW)
+
+
+def test_a_preview_spread_over_worker_processes_reports_the_same(desk: Runtime,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's two parse worker processes score the shares; a pool whose workers died has it all scored in
+    the preview's own thread, with the same report."""
+    monkeypatch.setattr(watchlist_edit, "SPREAD_FROM", 1)
+    current = desk.config.watchlists[0]
+    draft = _draft(desk, "keywords:\n", "keywords:\n- {term: sanctions, weight: 5}\n")
+    expected = plain_preview(desk, current, draft, NOW, 7)
+    desk.cpu = CpuPool(2, desk.config.watchlists)
+
+    def not_here(*_args: object) -> None:
+        raise AssertionError("scored in the preview's thread")
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(watchlist_edit, "score_group", not_here)
+            assert watchlist_edit.preview(desk, current, draft, NOW) == expected
+        assert len(desk.cpu._pool()._processes) == 2  # both took part
+        watchlist_edit.forget_scores()
+        for process in list(desk.cpu._pool()._processes.values()):
+            process.kill()
+            process.join()
+        assert watchlist_edit.preview(desk, current, draft, NOW) == expected
+        assert watchlist_edit.preview(desk, current, draft, NOW) == expected  # a fresh pool again
+    finally:
+        desk.cpu.close()
 
 
 def test_the_editor_page_warms_the_current_versions_scores(desk: Runtime) -> None:
