@@ -78,6 +78,28 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("en",), "context", "pre", 8, "reacts to | react to | reacted to | reaction to | reactions to | responds to"
      " | respond to | responded to | weighs in on | weighed in on | comments on | mourn | mourns | mourned"
      " | mourning | condolences | tributes to | vigil for | vigils for | pays tribute | paid tribute"),
+    # courts: the act a trial or sentence is about is a past one judged ("jailed for killing a soldier"); rubric: a
+    # trial for a past act is 1, ordinary crime 0
+    (("en",), "context", "pre", 6, "jailed for | sentenced for | convicted of | convicted over | charged with"
+     " | charged over | on trial for | trial over | trial for | guilty of | acquitted of | pleads guilty to"
+     " | pleaded guilty to"),
+    (("ru",), "context", "pre", 6, "осужден* за | приговорил* к | приговор* по делу | суд над | обвиняем* в"
+     " | признал* виновн*"),
+    (("uk",), "context", "pre", 6, "засуджен* за | засудил* до | вирок за | суд над | обвинувачен* у"),
+    (("de",), "context", "pre", 6, "verurteilt wegen | angeklagt wegen | prozess um | prozess gegen | schuldig"
+     " | haftstrafe fur | haftstrafe wegen"),
+    (("fr",), "context", "pre", 6, "condamne pour | condamnee pour | juge pour | jugee pour | proces de"
+     " | proces pour"),
+    # a work about an act is culture, not the act (rubric: "a film about the war" is 0)
+    (("en",), "context", "pre", 6, "film about | films about | movie about | documentary about | documentary on"
+     " | book about | novel about | memoir about | play about | series about | exhibition about | song about"),
+    (("ru",), "context", "pre", 6, "фильм* о | фильм* об | фильм* про | книг* о | книг* об | книг* про | сериал* о"
+     " | сериал* про | спектакл* о | спектакл* про | выставк* о | выставк* про | песн* о | песн* про"),
+    (("uk",), "context", "pre", 6, "фільм* про | книг* про | серіал* про | вистав* про | пісн* про"),
+    (("de",), "context", "pre", 6, "film uber | dokumentation uber | doku uber | buch uber | roman uber"
+     " | ausstellung uber | theaterstuck uber | lied uber"),
+    (("fr",), "context", "pre", 6, "film sur | documentaire sur | livre sur | roman sur | exposition sur"
+     " | piece sur | serie sur"),
     # the Soviet era: history, whatever it reports ("thousands of Soviet citizens witnessed the massacre")
     (("en",), "context", "both", 8, "soviet | ussr"),
     (("ru", "uk"), "context", "both", 8, "ссср | советск* | радянськ*"),

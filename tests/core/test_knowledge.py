@@ -74,6 +74,36 @@ def test_common_words_for_acts_of_force_score(events: Scorer, title: str) -> Non
 
 
 @pytest.mark.parametrize(("title", "language"), [
+    ("Gunmen gunned down five villagers overnight", "en"), ("Army repelled an assault with mortar fire", "en"),
+    ("Military coup: soldiers seized control of state TV", "en"),
+    ("Российские войска продвинулись под Покровском", "ru"),
+    ("Артобстрел Херсона: есть погибшие", "ru"), ("Російська бронетехніка підбита під Куп янськом", "uk"),
+    ("Vormarsch der Armee: Kämpfer rücken vor", "de"), ("Israelische Luftschläge im Libanon", "de"),
+])
+def test_more_inflections_and_compounds_for_acts_of_force_score(events: Scorer, title: str, language: str) -> None:
+    assert score(events, title, language).value >= 6.0
+
+
+@pytest.mark.parametrize(("act", "other", "language"), [
+    ("Soldier killed in shelling of border village", "Man jailed for killing soldier in bar brawl", "en"),
+    ("Gunmen killed two soldiers at a checkpoint", "Veteran who fought in two wars dies at 97 after illness", "en"),
+    ("Bomb attack kills three at market", "Film festival opens with documentary about the bomb attack", "en"),
+    ("Обстрел Донецка: погибли двое мирных жителей", "Суд вынес приговор по делу об убийстве в Москве", "ru"),
+    ("Anschlag auf Markt: fünf Tote", "Ermittler prüfen Tatmotiv, Gedenkfeier für Angehörige", "de"),
+])
+def test_courts_obituaries_culture_and_aftermath_grade_below_the_act(events: Scorer, act: str, other: str,
+                                                                    language: str) -> None:
+    reported, elsewhere = score(events, act, language), score(events, other, language)
+    assert reported.severity >= Severity.WARNING and elsewhere.severity <= Severity.WATCH
+
+
+def test_civilians_are_not_peace(events: Scorer) -> None:
+    """"мирные жители" (civilians) is not "мир" (peace): it lowers nothing."""
+    result = score(events, "Погибли мирные жители", "ru")
+    assert "deescalation" not in kinds(result)
+
+
+@pytest.mark.parametrize(("title", "language"), [
     ("War film wins award", "en"), ("Warsaw stock exchange closes higher", "en"),
     ("Heart attack kills singer at 54", "en"), ("Rail workers strike over pay", "en"),
     ("Airline strikes a deal with pilots' union", "en"), ("Nuclear power plant restarts", "en"),

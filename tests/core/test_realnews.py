@@ -65,14 +65,14 @@ def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[
     assert result.auc is not None and result.auc >= 0.90  # target met
     warning = result.at[1]
     assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
-    assert warning.f1 >= 0.71  # target 0.75: not met yet (0.72 measured)
+    assert warning.f1 >= 0.72  # target 0.75: not met yet (0.72 measured after the third vocabulary round)
 
 
 def test_the_shipped_watchlist_on_items_about_russia_and_ukraine(heldout: list[tuple[Labelled, bool]],
                                                                  shipped: Watchlist,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     result = report(shipped, [row for row, on_topic in heldout if on_topic], capsys, "held-out, shipped, topic")
-    assert result.auc is not None and result.auc >= 0.90  # target met (0.910 measured)
+    assert result.auc is not None and result.auc >= 0.90  # target met (0.917 measured)
     warning = result.at[1]
     assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
 
