@@ -42,8 +42,10 @@ def corroborated(score: Score, sources: int, watchlist: Watchlist,
     """A story's score for one watchlist: its best item's score plus corroboration, severity recomputed.
 
     Corroboration amplifies, it never creates: a story that does not score for the watchlist stays as it is."""
+    if score.value <= 0 or sources < 2:
+        return score  # before building the bonus: most stories have one source (a replay asks for each item)
     bonus = corroboration(sources, policy)
-    if score.value <= 0 or bonus.value == 0:
+    if bonus.value == 0:
         return score
     value = round(score.value + bonus.value, 3)
     return replace(score, value=value, severity=watchlist.severity_for(value),

@@ -17,7 +17,7 @@ from monitor.core import trends
 from monitor.core.clustering import StoryIndex
 from monitor.core.score_memo import GroupScorer, ScoreMemo, score_each, score_group
 from monitor.core.story_rules import StoryAlertState, StoryItem, decide, story_level
-from monitor.core.trends import TrendSubject
+from monitor.core.trends import TrendPolicy, TrendSubject
 from monitor.domain import Document, Score, Watchlist
 from monitor.store import story_rows
 from monitor.usecases.story_alerts import story_policy
@@ -74,6 +74,7 @@ class _Replay:
         self.result = Backtest(items=len(items))
         self._by_name = {w.name: w for w in watchlists}
         self._policies = {w.name: story_policy(w) for w in watchlists}
+        self._trend_policies = {w.name: policy_for(w) for w in watchlists}
         self._window, self._stored = window, stored_stories
         self._index: StoryIndex | None = None  # made at the first item without a stored story
         self._members: dict[str, list[tuple[datetime, str, dict[str, Score]]]] = defaultdict(list)
@@ -95,7 +96,8 @@ class _Replay:
             wl = self._by_name[name]
             self._story(wl, story_id, item, at, day)
             if wl.trends.enabled and self._start is not None:
-                _trend(self.result, wl, score, at, self._start, self._times, self._checked, self._last_trend)
+                _trend(self.result, wl, score, at, self._start, self._times, self._checked, self._last_trend,
+                       self._trend_policies[name])
 
     def _file(self, item: story_rows.StoredItem) -> str:
         at = item.fetched_at
@@ -130,9 +132,10 @@ class _Replay:
 
 def _trend(result: Backtest, wl: Watchlist, score: Score, at: datetime, history_start: datetime,
            times: dict[TrendSubject, list[datetime]], checked: dict[TrendSubject, datetime],
-           last_trend: dict[TrendSubject, datetime]) -> None:
-    """Like the scheduled job: each subject evaluated at most once per job period."""
-    policy = policy_for(wl)
+           last_trend: dict[TrendSubject, datetime], policy: TrendPolicy | None = None) -> None:
+    """Like the scheduled job: each subject evaluated at most once per job period. `policy`: the watchlist's,
+    if the caller made it already."""
+    policy = policy or policy_for(wl)
     for subject in trends.subjects(score):
         times[subject].append(at)
         if subject in checked and at - checked[subject] < PERIOD:
