@@ -229,7 +229,6 @@ def _fold_decomposed(text: str) -> Folded:
 # After folding, the only non-word characters are ASCII ones: these. "_" and "*" are among them.
 _ASCII_SEPARATORS = "".join(chr(c) for c in range(128) if not chr(c).isalnum())
 _SEPARATOR_BYTES = bytes.maketrans(_ASCII_SEPARATORS.encode(), b" " * len(_ASCII_SEPARATORS))
-_SEPARATOR_CHARS = {ord(c): " " for c in _ASCII_SEPARATORS}
 _SPACE_RUN = re.compile("  +")
 _TERM_WORD = re.compile("[^" + re.escape(_ASCII_SEPARATORS) + "]+\\*?")
 
@@ -258,8 +257,7 @@ class WordView:
         folded = self.folded
         # Separators are ASCII, so a byte-level translation (UTF-8 keeps ASCII bytes as they are) replaces
         # them with spaces without disturbing other characters; split() then collapses the runs.
-        spaced = (folded.translate(_SEPARATOR_CHARS) if folded.isascii()
-                  else folded.encode().translate(_SEPARATOR_BYTES).decode())
+        spaced = folded.encode().translate(_SEPARATOR_BYTES).decode()  # 7x str.translate's dict, even for ASCII
         self._spaced = spaced
         self._lead = len(spaced) - len(spaced.lstrip(" "))
         self.text = " " + " ".join(spaced.split()) + " "

@@ -50,6 +50,16 @@ class Scorer:
         # Most items match nothing of most watchlists: their (immutable) empty score is made once.
         self._empty = tuple(Score(wl.name, 0.0, wl.severity_for(0.0)) for wl in self.watchlists)
         self._scoped = any(wl.tags or wl.languages for wl in self.watchlists)
+        self._cue_usable: dict[str | None, tuple[int, ...]] = {}
+
+    def _usable_cues(self, language: str | None) -> tuple[int, ...]:
+        """Per cue, for items in `language`: 0 not applicable, 1 only as the headline's first word (Cue.initial),
+        2 anywhere. Made once per language and kept: it is looked up for every cue matched."""
+        usable = tuple(0 if not _language_ok(cue.languages, language) else 1 if cue.initial else 2
+                       for cue in self._cues)
+        if len(self._cue_usable) < 1_000:  # language codes come from feeds: bounded all the same
+            self._cue_usable[language] = usable
+        return usable
 
     def score(self, doc: Document, *, tags: Sequence[str] = (), language: str | None = None) -> list[Score]:
         lang = _base_language(language)
@@ -65,9 +75,9 @@ class Scorer:
             by_owner.setdefault(hit.owner, []).append(hit)
         if len(by_owner) <= (CUE_OWNER in by_owner):
             return [self._empty[o] for o in owners]
-        cues = self._cues
+        usable = self._cue_usable.get(lang) or self._usable_cues(lang)
         cue_hits = tuple(h for h in by_owner.get(CUE_OWNER, ())
-                         if _language_ok(cues[h.ref].languages, lang) and (h.first == 0 or not cues[h.ref].initial))
+                         if usable[h.ref] and (h.first == 0 or usable[h.ref] > 1))
         article_start = len(text) - len(doc.article) if doc.article else len(text) + 1
         item = ItemContext(text, len(doc.title), article_start, folded, lang, cue_hits, self._cues, self._openers)
         return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
