@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import TYPE_CHECKING, NamedTuple, TypeAlias
 from zlib import crc32
 
 from monitor.core import neardup
 from monitor.core.neardup import BandKeys, normalise, shingles, signatures
 from monitor.domain import pickled_by_slots
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 LEAD_WORDS = 40  # words of the summary that count: feeds truncate summaries at different points
 MIN_TITLE_WORDS = 5  # shorter titles are too generic to identify a story on their own
@@ -101,6 +105,44 @@ def unpack_keys(blob: bytes) -> Keys | None:
     values = np.frombuffer(blob, dtype=_LE, offset=1).astype(np.uint64)
     body = values[:neardup.BANDS]
     return (values[neardup.BANDS:] if len(values) > neardup.BANDS else None), body
+
+
+class Unpacked(NamedTuple):
+    """unpack_keys of many blobs at once, as arrays (a row without keys holds zeros)."""
+
+    body: npt.NDArray[np.uint64]  # (blobs, BANDS)
+    title: npt.NDArray[np.uint64]  # (blobs, BANDS)
+    words: npt.NDArray[np.bool_]  # packed with keys
+    titled: npt.NDArray[np.bool_]  # packed with the title's keys too
+    wordless: list[int]  # packed for a text without words (a caller checks that its text has none)
+    stale: list[int]  # None, damaged or packed by other parameters: compute them again
+
+
+def unpack_many(blobs: Sequence[bytes | None]) -> Unpacked:
+    """unpack_keys of each blob, vectorised: the blobs joined, their lengths and version bytes checked and their
+    keys gathered by numpy (a restart reads 50,000 of them: one numpy call each was a tenth of its time)."""
+    import numpy as np
+
+    count = len(blobs)
+    sizes = np.fromiter((len(blob) if blob is not None else 0 for blob in blobs), dtype=np.intp, count=count)
+    fine = np.zeros(count, dtype=bool)
+    some = np.flatnonzero(sizes)
+    fine[some] = np.frombuffer(bytes(blobs[n][0] for n in some.tolist()), dtype=np.uint8) == _VERSION  # type: ignore[index]
+    body = np.zeros((count, neardup.BANDS), dtype=np.uint64)
+    title = np.zeros((count, neardup.BANDS), dtype=np.uint64)
+    words = fine & ((sizes == 1 + _KEYS_BYTES) | (sizes == 1 + 2 * _KEYS_BYTES))
+    titled = fine & (sizes == 1 + 2 * _KEYS_BYTES)
+    for bands in (1, 2):
+        rows = np.flatnonzero(fine & (sizes == 1 + bands * _KEYS_BYTES))
+        if len(rows):
+            packed = np.frombuffer(b"".join([blobs[n] for n in rows.tolist()]),  # type: ignore[misc]
+                                   dtype=np.dtype([("v", "u1"), ("k", _LE, (bands * neardup.BANDS,))]))["k"]
+            body[rows] = packed[:, :neardup.BANDS]
+            if bands == 2:
+                title[rows] = packed[:, neardup.BANDS:]
+    wordless = np.flatnonzero(fine & (sizes == 1)).tolist()
+    stale = np.flatnonzero(~(words | (fine & (sizes == 1)))).tolist()
+    return Unpacked(body, title, words, titled, wordless, stale)
 
 
 def restored(title: str, summary: str, blob: bytes) -> Fingerprint:

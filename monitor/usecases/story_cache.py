@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 from sqlmodel import Session
 
 from monitor.config import gazetteer
 from monitor.core import watermark
-from monitor.core.clustering import Story, StoryIndex
-from monitor.core.fingerprint import Fingerprint, StaleKeys, fingerprints_of, restored
+from monitor.core.clustering import Story, StoryIndex, Window
+from monitor.core.fingerprint import Fingerprint, StaleKeys, fingerprints_of, prepare, restored, unpack_many
 from monitor.core.story_rules import StoryAlertState
 from monitor.domain import Score
 from monitor.store import story_rows
@@ -88,12 +89,19 @@ class StoryCache:
             self._load(s, now, window)
 
     def _load(self, s: Session, now: datetime, window: float) -> None:
-        """The window only (its stories, their items fetched in it), read as plain rows; each item is filed with
-        the band keys stored with it (issue 16, row 4: 50,000 items took seconds of MinHash at every start)."""
+        """The window only (its stories, their items fetched in it), read as the driver's rows and filed at once
+        (StoryIndex.load: a story is made when it is touched) with the band keys stored with each item (issue 16,
+        row 4: 50,000 items took seconds of MinHash at every start; issue 18: then seconds of filing them)."""
         since = now - timedelta(seconds=window)
-        for story in story_rows.window_stories(s, since):
-            self.index.restore(story)
-        self._add_stored(story_rows.window_filing_rows(s, since, now), story_rows.window_scores(s, since, now))
+        stored = story_rows.window_filing_keys(s, since, now)
+        self.index.load(_window(stored, _Reader(s, since, now)),
+                        story_rows.window_stories_without_items(s, since, now))
+        scores = story_rows.window_score_rows(s, since, now)
+        members = self.members
+        for item_id, story_id, feed, at in zip(stored.ids, stored.story_ids, stored.feeds, stored.fetched_at,
+                                               strict=True):
+            found = scores.get(item_id)
+            members.setdefault(story_id, []).append(Member(at, feed, _StoredScores(found) if found else {}))
         self.marks.append((now, story_rows.last_item_id(s)))
         self.loaded = True
         log.info("story_index_loaded", stories=len(self.index), items=self.index.items)
@@ -162,6 +170,61 @@ class StoryCache:
             return len(closed)
 
 
+def _window(stored: story_rows.WindowKeys, reader: _Reader) -> Window:
+    """The items as StoryIndex.load files them: the stored band keys unpacked at once; an item stored without
+    them, or with keys of other parameters, or keys of a text without words where its text has some, is
+    fingerprinted again (a thousand at a time, as `_fingerprints`)."""
+    keys = unpack_many(stored.band_keys)
+    ids = stored.ids
+    prepared: dict[int, tuple[str, str]] = {}
+    check = [*keys.stale, *keys.wordless]
+    texts = dict(zip(check, reader.texts([ids[n] for n in check]), strict=True))
+    again = list(keys.stale)
+    for n in keys.wordless:
+        prepared[n] = prepare(*texts[n])
+        if prepared[n][1]:
+            again.append(n)
+    for n, fingerprint in zip(again, fingerprints_of([texts[n] for n in again]) if again else [], strict=True):
+        prepared[n] = (fingerprint.title_norm, fingerprint.body)
+        keys.words[n] = fingerprint.keys is not None
+        keys.titled[n] = fingerprint.keys is not None and fingerprint.keys[0] is not None
+        if fingerprint.keys is not None:
+            title, keys.body[n] = fingerprint.keys
+            if title is not None:
+                keys.title[n] = title
+    return Window([str(i) for i in ids], stored.story_ids, stored.feeds, stored.fetched_at, keys.body, keys.title,
+                  keys.words, keys.titled, lambda rows: reader.texts([ids[n] for n in rows]), reader.stories, prepared)
+
+
+class _Reader:
+    """What StoryIndex.load asks for when it makes a story: texts and story rows, read in a session of their own
+    (the caller's may be gone by then: the index lives as long as the process). With SQLite in memory, where a
+    second session would share the caller's connection, the window's are read at once instead."""
+
+    def __init__(self, s: Session, since: datetime, until: datetime) -> None:
+        self.engine = s.get_bind()
+        self.every_text: dict[int, tuple[str, str]] | None = None
+        self.every_story: dict[str, Story] | None = None
+        if isinstance(getattr(self.engine, "pool", None), SingletonThreadPool | StaticPool):
+            self.every_text = story_rows.window_texts(s, since, until)
+            self.every_story = {story.id: story for story in story_rows.window_stories(s, since)}
+
+    def texts(self, ids: Sequence[int]) -> list[tuple[str, str]]:
+        if not ids:
+            return []
+        found = self.every_text
+        if found is None:
+            with Session(self.engine) as s:
+                found = story_rows.texts_of(s, ids)
+        return [found.get(i, ("", "")) for i in ids]  # an item pruned since: no text
+
+    def stories(self, story_ids: Sequence[str]) -> dict[str, Story]:
+        if self.every_story is not None:
+            return {i: self.every_story[i] for i in story_ids if i in self.every_story}
+        with Session(self.engine) as s:
+            return {story.id: story for story in story_rows.stored_stories(s, story_ids)}
+
+
 def _fingerprints(stored: Sequence[story_rows.FilingRow]) -> list[Fingerprint]:
     """Each item's fingerprint from the band keys stored with it (only the normalisation is done again); items
     stored without them, or with keys of other parameters, are fingerprinted a thousand at a time (one
@@ -184,4 +247,30 @@ def _fingerprints(stored: Sequence[story_rows.FilingRow]) -> list[Fingerprint]:
 class Member(NamedTuple):
     at: datetime
     source: str
-    scores: dict[str, Score]  # watchlist -> the item's score
+    scores: Mapping[str, Score]  # watchlist -> the item's score
+
+
+class _StoredScores(Mapping[str, Score]):
+    """A loaded item's scores, made from their rows the first time they are read (a story's level is computed
+    when an item joins it; most stories of the window never get one)."""
+
+    __slots__ = ("_rows", "_scores")
+
+    def __init__(self, rows: Sequence[Sequence[Any]]) -> None:
+        self._rows: Sequence[Sequence[Any]] | None = rows
+        self._scores: dict[str, Score] = {}
+
+    def _made(self) -> dict[str, Score]:
+        if self._rows is not None:
+            self._scores = {row[1]: story_rows.score_of_row(row) for row in self._rows}
+            self._rows = None
+        return self._scores
+
+    def __getitem__(self, watchlist: str) -> Score:
+        return self._made()[watchlist]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
