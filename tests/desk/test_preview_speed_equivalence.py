@@ -305,7 +305,7 @@ def test_a_preview_spread_over_worker_processes_reports_the_same(desk: Runtime,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """The daemon's two parse worker processes score the shares; a pool whose workers died has it all scored in
     the preview's own thread, with the same report."""
-    monkeypatch.setattr(watchlist_edit, "SPREAD_FROM", 1)
+    monkeypatch.setattr(watchlist_edit, "SHARE", 1)  # a share per worker, whatever the number of entries
     current = desk.config.watchlists[0]
     draft = _draft(desk, "keywords:\n", "keywords:\n- {term: sanctions, weight: 5}\n")
     expected = plain_preview(desk, current, draft, NOW, 7)
