@@ -75,11 +75,11 @@ def score_group(watchlists: Sequence[Watchlist], entries: Sequence[Entry],
     return out
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=2)
 def _scorer(watchlists: tuple[Watchlist, ...]) -> Scorer:
     """A Scorer kept for the next replay of the same watchlists (keyed by value: a watchlist is immutable). The
     editor's previews score the current version, then each draft: compiling the shipped watchlist with its places
-    takes half a second."""
+    takes half a second. Two, as the memo keeps two versions: a Scorer of the shipped watchlist is about 15 MB."""
     return Scorer(watchlists)
 
 
