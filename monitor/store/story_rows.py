@@ -168,8 +168,8 @@ def window_stories(session: Session, since: datetime) -> list[Story]:
 
 
 class WindowKeys(NamedTuple):
-    """window_filing_rows without the texts, by column (what StoryIndex.load reads at once; the texts are read
-    when a story is made, `texts_of`)."""
+    """The window's filed items without their texts, by column (what StoryIndex.load reads at once; the texts are
+    read when a story is made, `texts_of`)."""
 
     ids: list[int]
     story_ids: list[str]
@@ -179,8 +179,10 @@ class WindowKeys(NamedTuple):
 
 
 def window_filing_keys(session: Session, since: datetime, until: datetime) -> WindowKeys:
-    """The items window_filing_rows reads, oldest first, without their texts, as the driver returns them (no
-    per-value processing but the times'): 50,000 items in a fraction of the time of filing rows."""
+    """Items fetched in [since, until] and filed in a story last seen at or after `since`, oldest first (found
+    through the stories' index and items.story_id's, so a restart reads the window and not the history), without
+    their texts, as the driver returns them (no per-value processing but the times'): 50,000 items in a fraction
+    of the time of FilingRows."""
     items: Any = ItemRow.__table__  # type: ignore[attr-defined]
     stories: Any = StoryRow.__table__  # type: ignore[attr-defined]
     feeds: Any = FeedRow.__table__  # type: ignore[attr-defined]
@@ -240,7 +242,7 @@ def stored_stories(session: Session, story_ids: Sequence[str]) -> list[Story]:
 
 
 def window_stories_without_items(session: Session, since: datetime, until: datetime) -> list[Story]:
-    """window_stories none of whose items window_filing_rows reads (rare: an item pruned, or filed late)."""
+    """window_stories none of whose items window_filing_keys reads (rare: an item pruned, or filed late)."""
     table: Any = StoryRow.__table__  # type: ignore[attr-defined]
     items: Any = ItemRow.__table__  # type: ignore[attr-defined]
     filed = exists().where(items.c.story_id == table.c.id, items.c.fetched_at >= since, items.c.fetched_at <= until)
@@ -277,18 +279,6 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def window_filing_rows(session: Session, since: datetime, until: datetime) -> list[FilingRow]:
-    """Items fetched in [since, until] and filed in a story last seen at or after `since`, oldest first: found
-    through the stories' index and items.story_id's, so a restart reads the window and not the history."""
-    items: Any = ItemRow.__table__  # type: ignore[attr-defined]
-    stories: Any = StoryRow.__table__  # type: ignore[attr-defined]
-    query = (_filing_select(raw=True).join(stories, stories.c.id == items.c.story_id)
-             .where(stories.c.last_seen >= since, items.c.fetched_at >= since, items.c.fetched_at <= until)
-             .order_by(items.c.fetched_at, items.c.id))
-    return [FilingRow(i, story, feed, title, summary, _utc(at), None if keys is None else bytes(keys))
-            for i, story, feed, title, summary, at, keys in session.connection().execute(query)]
-
-
 def filing_rows_by_id(session: Session, ids: Sequence[int]) -> list[FilingRow]:
     """These items if filed in a story, oldest first within each 500."""
     items: Any = ItemRow.__table__  # type: ignore[attr-defined]
@@ -297,16 +287,17 @@ def filing_rows_by_id(session: Session, ids: Sequence[int]) -> list[FilingRow]:
         .order_by(items.c.fetched_at, items.c.id))]
 
 
-def _filing_select(*, raw: bool = False) -> Any:
+def _filing_select() -> Any:
     items: Any = ItemRow.__table__  # type: ignore[attr-defined]
     feeds: Any = FeedRow.__table__  # type: ignore[attr-defined]
-    fetched_at = _raw(items.c.fetched_at) if raw else items.c.fetched_at
-    return (core_select(items.c.id, items.c.story_id, feeds.c.name, items.c.title, items.c.summary, fetched_at,
-                   items.c.band_keys).select_from(items).join(feeds, feeds.c.id == items.c.feed_id))
+    return (core_select(items.c.id, items.c.story_id, feeds.c.name, items.c.title, items.c.summary,
+                        items.c.fetched_at, items.c.band_keys).select_from(items)
+            .join(feeds, feeds.c.id == items.c.feed_id))
 
 
 def window_score_rows(session: Session, since: datetime, until: datetime) -> dict[int, list[Sequence[Any]]]:
-    """window_scores as the driver's rows by item, each made into a Score by `score_of_row` only when needed (a
+    """The scores of the items window_filing_keys reads (one query over the same join), as the driver's rows by
+    item, each made into a Score by `score_of_row` only when needed (a
     story's level is computed when an item joins it): 15,000 scores took a fifth of a second to convert."""
     out: dict[int, list[Sequence[Any]]] = defaultdict(list)
     for row in session.connection().execute(_window_scores_query(since, until)):
@@ -317,14 +308,6 @@ def window_score_rows(session: Session, since: datetime, until: datetime) -> dic
 def score_of_row(row: Sequence[Any]) -> Score:
     _, watchlist, value, severity, contributions, actors, terms = row
     return _score(watchlist, value, severity, _json(contributions), _json(actors), _json(terms))
-
-
-def window_scores(session: Session, since: datetime, until: datetime) -> dict[int, dict[str, Score]]:
-    """scores_of the items window_filing_rows reads, in one query over the same join."""
-    out: dict[int, dict[str, Score]] = defaultdict(dict)
-    for row in session.connection().execute(_window_scores_query(since, until)):
-        out[row[0]][row[1]] = score_of_row(row)
-    return dict(out)
 
 
 def _window_scores_query(since: datetime, until: datetime) -> Any:
