@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 
-from monitor.core.matching import Matcher
-from monitor.core.normalize import WordView, fold
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Keyword, Score, Severity, Watchlist
 
@@ -189,20 +187,22 @@ class _Run:
     def borrow(self, i: int, base: int, changed: tuple[Keyword, ...]) -> None:
         """Watchlist i's score of each entry it lacks is `base`'s, renamed, where none of the `changed` keywords
         matches the entry: the explanation is built from the matches alone (each keyword's weight, language and
-        specificity are its own), so without a match of theirs the two score alike. Where one matches (or may:
-        the probe does not filter exact terms by language, the scorer does), the entry is left to be scored."""
-        probe = Matcher([Watchlist("changed", keywords=changed)], ()) if changed else None
+        specificity are its own), so without a match of theirs the two score alike. Where one matches, the entry
+        is left to be scored. The probe is a watchlist of those keywords, scored as any (`score_group`): in the
+        pass that scored the base's texts just now (`probed`), or here for the texts the memo had."""
         name = self.watchlists[i].name
-        for n, (doc, _tags, language) in enumerate(self.entries):
-            if self.found[n][i] is not _MISSING:
+        waiting = [n for n in range(len(self.entries)) if self.found[n][i] is _MISSING]
+        if changed:
+            texts = {self.keys[n][i]: n for n in waiting if (n, i) not in self.probed}  # one per distinct text
+            if texts:
+                scored = self.score_groups([], [self.entries[n] for n in texts.values()], [changed])
+                matched = {key: probes[0] for key, (_, probes) in zip(texts, scored, strict=True)}
+                for n in waiting:
+                    if (n, i) not in self.probed:
+                        self.probed[(n, i)] = matched[self.keys[n][i]]
+        for n in waiting:
+            if changed and self.probed[(n, i)]:
                 continue
-            if probe is not None:
-                matched = self.probed.get((n, i))
-                if matched is None:  # the base's score came from the memo: this text was not scored just now
-                    folded = fold(doc.text)
-                    matched = bool(probe.find(folded, WordView(folded.text), (0,), language))
-                if matched:
-                    continue
             score = self.found[n][base]
             self.keep(n, i, None if score is None else Score(name, score.value, score.severity, score.contributions,
                                                              score.actors, score.terms))
