@@ -106,17 +106,21 @@ def _no_actor(prepared: Prepared, item: ItemContext, keywords: list[Hit]) -> Sco
     """A watchlist that requires an actor scores 0 an item that names none, whatever its terms. The explanation
     says so and names the escalation terms found, without weighing what is cancelled anyway: about a third of
     the items that match anything are of this kind, and weighing them was a third of the scoring time."""
-    wl, weights, text = prepared.wl, prepared.weights, item.text
-    terms: dict[str, str] = {}
-    for hit in keywords:
-        if weights[hit.ref] > 0:
-            start, end = item.folded.span(hit.start, hit.end)
-            terms.setdefault(text[start:end].casefold(), text[start:end])
+    wl, weights = prepared.wl, prepared.weights
     if not any(weights[hit.ref] for hit in keywords):
         return Score(wl.name, 0.0, wl.severity_for(0.0))  # nothing to cancel (neutral senses only)
-    found = f"; found: {', '.join(terms.values())}" if terms else ""
+    terms = _written(item.text, [item.folded.span(hit.start, hit.end) for hit in keywords if weights[hit.ref] > 0])
+    found = f"; found: {', '.join(terms)}" if terms else ""
     cancel = Contribution("no_actor", "", (0, 0), 0.0, f"the watchlist requires an actor and none is named{found}")
-    return Score(wl.name, 0.0, wl.severity_for(0.0), (cancel,), (), tuple(terms.values()))
+    return Score(wl.name, 0.0, wl.severity_for(0.0), (cancel,), (), tuple(terms))
+
+
+def _written(text: str, spans: list[tuple[int, int]]) -> list[str]:
+    """The escalation terms at `spans` as written, each once whatever its case (Score.terms)."""
+    terms: dict[str, str] = {}
+    for start, end in spans:
+        terms.setdefault(text[start:end].casefold(), text[start:end])
+    return list(terms.values())
 
 
 def _examples(prepared: Prepared, item: ItemContext, out: list[Contribution]) -> None:
@@ -203,15 +207,10 @@ class _Keywords:
         evidence = [self._evidence(hit) for hit in self.keywords]
         _topic(evidence, self.item)
         _diminish(evidence)
-        terms: dict[str, str] = {}
-        text = self.item.text
         for ev in evidence:
             if ev.scale:
                 self._emit(ev)
-            if ev.weight > 0:
-                written = text[ev.span[0]:ev.span[1]]
-                terms.setdefault(written.casefold(), written)
-        return list(terms.values())
+        return _written(self.item.text, [ev.span for ev in evidence if ev.weight > 0])
 
     def _evidence(self, hit: Hit) -> _Evidence:
         weight = self.prepared.weights[hit.ref]
