@@ -217,8 +217,10 @@ def _keys(doc: Document, tags: tuple[str, ...], language: str | None, tagged: tu
 
 
 def _key(doc: Document, language: str | None, tags: Sequence[str]) -> bytes:
-    """128 bits of the text, language and tags; each part length-prefixed, so no two different texts join the
-    same way."""
-    parts = (doc.title, doc.body, doc.article, language or "", *tags)
-    joined = "".join(f"{len(p)}:{p}" for p in parts)
+    """128 bits of the text, language and tags; the parts' lengths first, so no two different texts join the same
+    way."""
+    language = language or ""
+    head = f"{len(doc.title)}:{len(doc.body)}:{len(doc.article)}:{len(language)}:{len(tags)}:"
+    tail = "".join(f"{len(tag)}:{tag}" for tag in tags) if tags else ""
+    joined = head + doc.title + doc.body + doc.article + language + tail
     return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).digest()

@@ -53,14 +53,16 @@ class Backtest:
 
 def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], *, window: float,
         stored_stories: bool = False, memo: ScoreMemo | None = None,
-        score_groups: GroupScorer = score_group) -> Backtest:
+        score_groups: GroupScorer = score_group, stories_only: bool = False) -> Backtest:
     """`stored_stories`: file each item in the story it was filed in when it arrived (a fresh index only for items
     that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work.
+    `stories_only`: the story alerts alone, no trend alerts and no daily figures (`Backtest.days` stays empty):
+    what the editor's preview compares, a fifth of the replay's time.
     `memo`: scores remembered from earlier replays (the editor's previews keep one); None: this replay's own.
     `score_groups`: how missing scores are computed (score_memo.score_each)."""
     scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for i in items], watchlists, memo,
                         score_groups)
-    replay = _Replay(items, watchlists, window, stored_stories)
+    replay = _Replay(items, watchlists, window, stored_stories, stories_only)
     for item, scores in zip(items, scored, strict=True):
         replay.add(item, {s.watchlist: s for s in scores if s is not None and s.value > 0})
     return replay.result
@@ -70,8 +72,9 @@ class _Replay:
     """The replay's state: stories as filed, their alert states per watchlist, trend counts per subject."""
 
     def __init__(self, items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist], window: float,
-                 stored_stories: bool) -> None:
+                 stored_stories: bool, stories_only: bool = False) -> None:
         self.result = Backtest(items=len(items))
+        self._stories_only = stories_only
         self._by_name = {w.name: w for w in watchlists}
         self._policies = {w.name: story_policy(w) for w in watchlists}
         self._trend_policies = {w.name: policy_for(w) for w in watchlists}
@@ -91,11 +94,11 @@ class _Replay:
         self._members[story_id].append((at, item.feed, scores))
         if not scores:
             return
-        day = at.strftime("%Y-%m-%d")
+        day = "" if self._stories_only else at.strftime("%Y-%m-%d")
         for name, score in scores.items():
             wl = self._by_name[name]
             self._story(wl, story_id, item, at, day)
-            if wl.trends.enabled and self._start is not None:
+            if wl.trends.enabled and self._start is not None and not self._stories_only:
                 _trend(self.result, wl, score, at, self._start, self._times, self._checked, self._last_trend,
                        self._trend_policies[name])
 
@@ -119,12 +122,14 @@ class _Replay:
         name = wl.name
         level = story_level([StoryItem(t, src, sc.get(name)) for t, src, sc in self._members[story_id]], wl,
                             since=at - policy.coverage, policy=policy.corroboration)
-        stats = self.result.days[(day, name)]
-        stats.score = max(stats.score, level.value)
+        stats = None if self._stories_only else self.result.days[(day, name)]
+        if stats is not None:
+            stats.score = max(stats.score, level.value)
         decision = decide(self._states.get((story_id, name), StoryAlertState()), level, policy)
         if decision is not None:
             self._states[(story_id, name)] = decision.state
-            stats.story_alerts += 1
+            if stats is not None:
+                stats.story_alerts += 1
             self.result.hits.append(Hit(at, name, f"story_{decision.kind.value}", decision.severity.label,
                                         f"{'; '.join(decision.reasons)}, {level.sources} sources: {item.title}",
                                         story_id, item.title))

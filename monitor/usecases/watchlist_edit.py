@@ -112,7 +112,7 @@ def preview(rt: Runtime, current: Watchlist | None, draft: Watchlist, now: datet
     # The process's memo keeps the current version's scores, so the next draft's preview scores only the draft.
     drafted = replace(draft, name=DRAFT + draft.name)
     replayed = run(items, [w for w in (current, drafted) if w is not None], window=rt.config.settings.stories.window,
-                   stored_stories=True, memo=_MEMO, score_groups=_spread(rt))
+                   stored_stories=True, memo=_MEMO, score_groups=_spread(rt), stories_only=True)
     before = _alerted(replayed, current.name) if current else {}
     after = _alerted(replayed, drafted.name)
     result = Preview(days=days, items=len(items))

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel, col, select
 
 from monitor.config import gazetteer, load_config
+from monitor.core import score_memo
 from monitor.core.clustering import StoryIndex
 from monitor.core.score_memo import ScoreMemo, keyword_change, score_each
 from monitor.core.scoring import Scorer
@@ -192,6 +193,9 @@ def test_the_replay_reports_what_the_plain_replay_reported(items: list[story_row
         watchlists = [CURRENT, draft, OTHER]
         expected = plain_run(items, watchlists, window=6 * 3600.0, stored_stories=stored)
         assert backtest.run(items, watchlists, window=6 * 3600.0, stored_stories=stored, memo=memo) == expected
+        # What the preview replays: the same story alerts, no trend alerts, no daily figures.
+        assert backtest.run(items, watchlists, window=6 * 3600.0, stored_stories=stored, memo=memo,
+                            stories_only=True) == Backtest(len(items), [h for h in expected.hits if h.kind != "trend"])
     assert backtest.run(items, [OTHER], window=6 * 3600.0, stored_stories=stored) == plain_run(
         items, [OTHER], window=6 * 3600.0, stored_stories=stored)
 
@@ -217,6 +221,27 @@ def test_remembered_scores_are_the_scores_scoring_gives(
                            for s in scorer.score(doc, tags=tags, language=language)}.get(w.name) for w in watchlists)
                     for doc, tags, language in drawn]
         assert score_each(drawn, watchlists, memo) == expected
+
+
+@st.composite
+def split_texts(draw: st.DrawFn) -> tuple[str, str, str, str | None, tuple[str, ...]]:
+    """One string cut into title, body, article, language and tags at drawn places: two draws of the same string
+    join alike and differ only in where the parts end."""
+    whole = draw(st.sampled_from(["", "a1:", "12:a:b", "a" * 7]))
+    cuts = sorted(draw(st.lists(st.integers(0, len(whole)), min_size=4, max_size=6)))
+    parts = [whole[a:b] for a, b in zip([0, *cuts], [*cuts, len(whole)], strict=True)]
+    return parts[0], parts[1], parts[2], parts[3] or None, tuple(parts[4:])
+
+
+@settings(max_examples=300, deadline=None)
+@given(split_texts(), split_texts())
+def test_different_texts_never_share_a_memo_key(first: tuple[str, str, str, str | None, tuple[str, ...]],
+                                                second: tuple[str, str, str, str | None, tuple[str, ...]]) -> None:
+    pair = (first, second)
+    a, b = (score_memo._key(Document(title, body, article), language, tags)
+            for title, body, article, language, tags in pair)
+    same = [(title, body, article, language or "", tags) for title, body, article, language, tags in pair]
+    assert (a == b) == (same[0] == same[1])
 
 
 def test_only_a_keyword_edit_is_a_keyword_change() -> None:
