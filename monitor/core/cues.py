@@ -7,6 +7,9 @@ plans were denied") or both, and never crosses a sentence end or a "but" (see sc
 
 Cues are matched like watchlist terms (folded, whole words, trailing `*` as a prefix wildcard), by the
 same automaton and in the same pass. Apostrophes split words, so "won't" is the two words "won t".
+
+COOPERATION_STEMS sorts the terms that lower a score into cooperation ("talks", "truce") and benign frames ("crash",
+"court"), which context cues and acts of force treat apart (explain.py); it is looked up once per watchlist.
 """
 
 from __future__ import annotations
@@ -62,7 +65,8 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
      " | perhaps | maybe | if | whether | hypothetical | hypothetically | speculat* | rumou?r | rumors | rumours"
      " | allegedly | alleged | purported | purportedly | likely | scenario | scenarios | in the future | one day"
      " | in the coming years | in the long term | long term | fears of | fear of | risk of | risks of"
-     " | danger of | simulat* | suggested | suggests | predicts | predicted | forecast"),
+     " | danger of | simulat* | suggested | suggests | predicts | predicted | forecast | seemingly | apparently"
+     " | appears to | appeared to | seems to | seemed to"),
     (("en",), "hedge", "post", 8, "scenario | hypothetical | in the future | one day | in the coming years"
      " | within years | within a decade | in the long term | speculation | rumours | rumors"),
     # Background: the act a headline mentions as the setting of what it reports ("Nike leaves Russia after the
@@ -121,9 +125,10 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("uk",), "negation", "post", 6, "виключен* | спростува* | заперечують | брехня | фейк* | абсурд* | не буде"),
     (("ru",), "hedge", "pre", 8, "может | могут | мог | могла | могли | могло | возможн* | вероятн* | если"
      " | бы | якобы | предположительно | гипотетическ* | сценари* | в будущем | когда-нибудь | риск*"
-     " | опасени*"),
+     " | опасени* | видимо | по-видимому | похоже"),
     (("uk",), "hedge", "pre", 8, "може | можуть | міг | могла | могли | могло | можлив* | ймовірн* | якщо | б"
-     " | би | нібито | імовірно | гіпотетичн* | сценарі* | у майбутньому | колись | ризик* | побоюван*"),
+     " | би | нібито | імовірно | гіпотетичн* | сценарі* | у майбутньому | колись | ризик* | побоюван* | схоже"
+     " | мабуть"),
     (("ru",), "context", "pre", 8, "отреагировал* на | реагиру* на | реакци* на | соболезнован* | почтил* память"
      " | скорб*"),
     (("uk",), "context", "pre", 8, "відреагува* на | реагу* на | реакці* на | співчутт* | вшанува* пам ять"),
@@ -146,7 +151,8 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
      " | unsinn | absurd | falsch | erfunden"),
     (("de",), "hedge", "pre", 8, "konnte | konnten | mochte | moglich* | moglicherweise | womoglich | vielleicht"
      " | falls | wenn | ob | angeblich | mutmaßlich* | wahrscheinlich | eventuell | hypothetisch* | szenario*"
-     " | in zukunft | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung*"),
+     " | in zukunft | eines tages | gefahr eines | gefahr einer | risiko eines | befurchtung* | anscheinend"
+     " | scheinbar"),
     (("de",), "context", "both", 8, "reagiert | reagieren | reagierte | reaktion auf | reaktionen auf | trauert"
      " | trauern | trauer um | gedenkt | gedenken | beileid"),
     (("de",), "context", "pre", 5, "nach | seit | wegen | angesichts | wahrend | trotz | infolge | jahrestag"
@@ -160,7 +166,8 @@ _TABLE: tuple[tuple[tuple[str, ...], CueKind, Direction, int, str], ...] = (
     (("fr",), "negation", "post", 6, "dementi | exclu | exclue | rejete | rejetee | improbable | absurde | faux"
      " | infonde | infondee"),
     (("fr",), "hedge", "pre", 8, "pourrait | pourraient | possible | possiblement | eventuel* | peut etre | peut"
-     " | si | hypothetique* | scenario* | presume* | selon des rumeurs | a l avenir | un jour | risque d"
+     " | si | hypothetique* | scenario* | presume* | selon des rumeurs | a l avenir | un jour | risque d | apparemment"
+     " | semble | semblent"
      " | risque de | craintes d | craintes de"),
     (("fr",), "context", "pre", 5, "apres | depuis | pendant | malgre | a cause de | en raison de | face a | suite a"
      " | en reponse a | anniversaire"),
@@ -196,6 +203,48 @@ _INITIAL: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 # "in 1944", "1941 год": a year before this service's time is history. A fixed range (no clock in the core).
 _PAST_YEARS = range(1800, 2020)
+
+
+# Cooperation (CAMEO 03-08: truces, talks, agreements, meetings, aid, prisoner exchanges, withdrawals): of the terms
+# that lower a score, the ones that name what the parties do. The other lowering terms are benign frames, which say what
+# kind of story an item is: another cause of death or damage (a crash, a fire, a storm, an illness), a court, culture,
+# sport, markets. The two are weighed apart (explain.py): a context cue ("after", "since") makes cooperation background
+# but not a frame ("15 killed after plane crashes": the crash is the cause, not the setting), and cooperation named in
+# the sentence of a clear act of force is that act's setting ("shells Kharkiv as peace talks open"). A lowering keyword
+# is cooperation when its folded term starts with one of these stems (folded, lower case), in any language; a lowering
+# term not listed is a frame, the cautious side (it lowers a score wherever it stands). A stem ending in "*" is the
+# term as written ("invest*", not "investigation").
+_COOPERATION = (
+    # English
+    "ceasefire | cease-fire | cease fire | truce | armistice | peace | talks | negotiat | mediat | diplomac"
+    " | diplomatic | agree | accord | deal | signs | signed | summit | meets | meeting | visit | cooperat | partnership"
+    " | alliance | reconcil | humanitarian | aid | relief | evacuat | rescue | prisoner swap | prisoner exchange"
+    " | exchange of prisoners | released | freed | withdraws troops | withdrawal of troops | troop withdrawal"
+    " | pull back troops | de-escalat | deescalat | non-aggression | trade | invest* | dialogue | detente"
+    " | arms control | confidence-building | security guarantees | strike a deal | strike deal | strikes a deal"
+    " | strikes deal | struck a deal"
+    # German
+    " | waffenruhe | feuerpause | waffenstillstand | frieden | verhandlung | gesprache | vermittl | diplomat"
+    " | abkommen | einigung | gipfel | treffen | besuch | zusammenarbeit | humanitar | hilfe | gefangenenaustausch"
+    " | deeskal | dialog | rustungskontrolle"
+    # French
+    " | cessez-le-feu | treve | pourparlers | negociation | paix | plan de paix | mediation | sommet | humanitaire"
+    " | aide | echange de prisonniers | desescalade"
+    # Hungarian
+    " | tuzszunet | beke | targyalas | megallapodas | csucstalalkozo"
+    # Russian and Ukrainian
+    " | перемир | прекращени | припинен | мир | переговор | посредни | посередн | дипломат | соглашени | договорил"
+    " | договоренност | домовил | домовленост | угод | подписал | підписа | саммит | саміт | встреч | зустріч | визит"
+    " | візит | сотрудничеств | співпрац | гуманитарн | гуманітарн | помощ | допомог | эвакуаци | евакуац | обмен"
+    " | обмін | освобожден | вернул | повернул | деэскалаци | деескалац | урегулировани | врегулюван | отвод"
+    " | диалог | діалог | контрол"
+)
+COOPERATION_STEMS: tuple[str, ...] = tuple(stem.strip() for stem in _COOPERATION.split("|"))
+
+
+def is_cooperation(folded_term: str) -> bool:
+    """Whether a lowering term (folded) names cooperation rather than a benign frame (COOPERATION_STEMS)."""
+    return folded_term.startswith(COOPERATION_STEMS)
 
 
 def _build() -> tuple[Cue, ...]:

@@ -23,6 +23,11 @@ _CLAUSE_BREAK = re.compile(
     r"|проте|однак)\b"
 )
 
+# A sentence ends at "!", "?", ";", a line break (the title ends with one) or a full stop followed by a space, but not
+# the full stop of a single letter ("U.S. brokers talks" is one sentence); "but" does not end one.
+_SENTENCE_BREAK = re.compile(r"[!?;\n]|(?<!\b\w)\.(?:\s|$)")
+
+
 # A headline's topic tag: the few words before its first ": ", " - " or " | " ("Anschlag in Magdeburg: Todesfahrer
 # nutzte Rettungsweg", "Ukraine war - what we know"). Folding writes every dash as "-".
 _TOPIC_SEPARATOR = re.compile(r":\s|\s[-|]\s")
@@ -134,6 +139,22 @@ def dampings_for(term: Hit, cue_hits: Nearby, cues: Sequence[Cue], distances: Di
     return sorted(result, key=lambda d: (d.factor, d.cue.start))
 
 
+def same_sentence(folded: str, a: Hit, b: Hit) -> bool:
+    """Whether two matches are in one sentence of the folded text (a wider unit than a cue's clause: "Russia strikes
+    Kyiv, but talks go on" is one sentence of two clauses)."""
+    lo, hi = (a.end, b.start) if a.start <= b.start else (b.end, a.start)
+    return hi <= lo or _SENTENCE_BREAK.search(folded, lo, hi) is None
+
+
+def question_damping(folded: str, term: Hit) -> Damping | None:
+    """A term in a question ("Will Russia attack?", "Hätte der Anschlag verhindert werden können?") is asked about, not
+    reported: a hedge, shown against the question mark that ends its sentence. None for a term in a statement."""
+    end = _SENTENCE_BREAK.search(folded, term.end)
+    if end is None or end.group() != "?":
+        return None
+    return Damping(Hit(CUE_OWNER, "cue", -1, end.start(), end.end(), 0, 0), HEDGE_FACTOR, "hedge", "in a question")
+
+
 def topic_tag(folded: str) -> tuple[Hit, int] | None:
     """The separator that ends a headline's topic tag (1 to TOPIC_WORDS words before it, words after it), as a
     cue-like match, and where the headline ends; in folded text. None for a headline without one."""
@@ -152,6 +173,12 @@ def topic_damping(separator: Hit) -> Damping:
     """An act named only in the headline's topic tag is the setting of what the headline reports ("Anschlag in
     Magdeburg: Musk fordert Rücktritt"), as an act after "since" is."""
     return Damping(separator, CONTEXT_FACTOR, "context", "named in the headline's topic, not in its news")
+
+
+def beside_act_damping(act: Hit) -> Damping:
+    """Cooperation in the sentence of a clear act of force is the act's setting ("shells Kharkiv as peace talks open"),
+    shown against the act that makes it so."""
+    return Damping(act, CONTEXT_FACTOR, "context", "named beside an act of force in the same sentence")
 
 
 def feature_opener(folded: str, separator: Hit, openers: Sequence[Cue], language: str | None) -> Damping | None:

@@ -14,11 +14,22 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from monitor.core.cues import Cue
-from monitor.core.damping import Damping, Distances, Nearby, dampings_for, feature_opener, topic_damping, topic_tag
+from monitor.core.cues import Cue, is_cooperation
+from monitor.core.damping import (
+    Damping,
+    Distances,
+    Nearby,
+    beside_act_damping,
+    dampings_for,
+    feature_opener,
+    question_damping,
+    same_sentence,
+    topic_damping,
+    topic_tag,
+)
 from monitor.core.matching import Hit
 from monitor.core.neardup import normalise
-from monitor.core.normalize import Folded
+from monitor.core.normalize import Folded, fold
 from monitor.domain import Contribution, Keyword, Score, Watchlist
 
 TITLE_FACTOR = 1.5
@@ -32,6 +43,9 @@ MAX_COOCCURRENCE_ACTORS = 3  # extra actors that earn the bonus
 OWN, SHARED, YIELDS = 0, 1, 2  # where a keyword comes from (see _own_first)
 EXAMPLE_LIKENESS = 70.0  # how alike (0-100) an item's title and an analyst's example must be to count
 HEADLINE, SUMMARY, ARTICLE = "headline", "summary", "article"  # Contribution.part
+# A clear act of force: the knowledge's grade above the acts whose words also report crimes, accidents and labour
+# strikes ("killed", "strike", "bombs", "explosion": 4.5). Cooperation in its sentence is its setting (_beside_act).
+CLEAR_ACT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +57,7 @@ class Prepared:
     languages: tuple[str | None, ...]
     specificity: tuple[tuple[float, ...], ...]
     origin: tuple[int, ...]  # OWN, SHARED or YIELDS (shared and raising the score), by keyword index
+    cooperation: tuple[bool, ...]  # a lowering term naming cooperation ("talks"), not a benign frame ("crash")
     examples: tuple[tuple[str, str, float], ...]  # (normalised, as written, +1 alert / -1 ignore)
 
     @classmethod
@@ -53,7 +68,9 @@ class Prepared:
         return cls(wl, tuple(kw.weight for kw in wl.keywords),
                    tuple(kw.language.split("-")[0].lower() if kw.language else None for kw in wl.keywords),
                    tuple(_specificity(kw) for kw in wl.keywords),
-                   tuple(_origin(kw) for kw in wl.keywords), examples)
+                   tuple(_origin(kw) for kw in wl.keywords),
+                   tuple(kw.weight < 0 and not kw.regex and is_cooperation(fold(kw.term).text) for kw in wl.keywords),
+                   examples)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +199,7 @@ class _Evidence:
     near: tuple[int, str] | None  # (words, actor name) of the nearest actor within the window
     rank: int = 0  # among occurrences of the same term, strongest first
     scale: float = 1.0  # repetition x saturation
+    note: str = ""  # a rule that left the term's value as it was, for its detail
 
     @property
     def total(self) -> float:
@@ -206,6 +224,9 @@ class _Keywords:
     def run(self) -> list[str]:
         evidence = [self._evidence(hit) for hit in self.keywords]
         _topic(evidence, self.item)
+        _beside_act(evidence, self.item, self.prepared.cooperation)
+        if "?" in self.item.folded.text:
+            _questions(evidence, self.item.folded.text)
         _diminish(evidence)
         for ev in evidence:
             if ev.scale:
@@ -218,8 +239,11 @@ class _Keywords:
         in_title = span[0] < self.item.title_end
         dampings: list[Damping] = []
         near: tuple[int, str] | None = None
+        note = ""
         if self.distances is not None and weight:
             dampings = dampings_for(hit, self.near_cues, self.item.cues, self.distances, self.cue_window)
+            if weight < 0 and dampings and not self.prepared.cooperation[hit.ref]:
+                dampings, note = _frame_kept(dampings, self.item)
             window = self.prepared.wl.proximity_window
             if weight > 0 and self.actors:
                 nearby = self.near_actors.around(hit, *self.distances.reach(hit, window))
@@ -227,7 +251,7 @@ class _Keywords:
                 if gap <= window:
                     near = (gap, self.prepared.wl.actors[ref].name)
         return _Evidence(hit, span, weight, weight * (TITLE_FACTOR if in_title else BODY_FACTOR), in_title,
-                         dampings, near)
+                         dampings, near, note=note)
 
     def _emit(self, ev: _Evidence) -> None:
         """The contributions of one occurrence: the term, each damping cue, the proximity bonus."""
@@ -238,6 +262,8 @@ class _Keywords:
             detail += f", occurrence {ev.rank + 1} x{repeat:g}"
         if ev.scale != repeat:
             detail += f", saturation x{ev.scale / repeat:.3g}"
+        if ev.note:
+            detail += f"; {ev.note}"
         kind = "repetition" if ev.rank else "keyword" if ev.weight > 0 else "deescalation" if ev.weight else "neutral"
         text, out, part = self.item.text, self.out, self.item.part(ev.span[0])
         out.append(Contribution(kind, text[ev.span[0]:ev.span[1]], ev.span, round(value, 3), detail, part))
@@ -267,6 +293,41 @@ def _topic(evidence: list[_Evidence], item: ItemContext) -> None:
         for ev in in_tag:
             if all(d.kind != "context" for d in ev.dampings):  # "nach Anschlag:" is background once
                 ev.dampings.append(damping)
+
+
+def _frame_kept(dampings: list[Damping], item: ItemContext) -> tuple[list[Damping], str]:
+    """A benign frame (a lowering term that is not cooperation: a crash, a fire, an illness, a court, a match) keeps its
+    value under a context cue: "15 killed after plane crashes" reports the deaths and their cause, the crash is not
+    the background of another act. Returns the other dampings, and a note naming the cue left out."""
+    kept = [d for d in dampings if d.kind != "context"]
+    if len(kept) == len(dampings):
+        return dampings, ""
+    cue = next(d.cue for d in dampings if d.kind == "context")
+    start, end = item.folded.span(cue.start, cue.end)
+    return kept, f"a benign cause or frame: not made background by {item.text[start:end]!r}"
+
+
+def _beside_act(evidence: list[_Evidence], item: ItemContext, cooperation: Sequence[bool]) -> None:
+    """Cooperation named in the sentence of a clear act of force, itself undamped, is that act's setting: "Russia shells
+    Kharkiv as peace talks open" reports the shelling. The cooperation term keeps CONTEXT_FACTOR of its value, so talks
+    cannot cancel the act they are reported with. Cooperation already damped (negated, hedged, background) is left as
+    it is."""
+    acts = [ev for ev in evidence if ev.weight >= CLEAR_ACT and not ev.dampings]
+    if not acts:
+        return
+    for ev in evidence:
+        if ev.weight < 0 and not ev.dampings and cooperation[ev.hit.ref]:
+            act = next((a for a in acts if same_sentence(item.folded.text, a.hit, ev.hit)), None)
+            if act is not None:
+                ev.dampings.append(beside_act_damping(act.hit))
+
+
+def _questions(evidence: list[_Evidence], folded: str) -> None:
+    """Terms in a question are hedged (damping.question_damping), once: a term a cue already hedges ("could Russia
+    attack?") is one speculation, not two."""
+    for ev in evidence:
+        if ev.weight and all(d.kind != "hedge" for d in ev.dampings) and (q := question_damping(folded, ev.hit)):
+            ev.dampings.append(q)
 
 
 def _diminish(evidence: list[_Evidence]) -> None:
