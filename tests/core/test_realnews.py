@@ -65,7 +65,7 @@ def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[
     assert result.auc is not None and result.auc >= 0.90  # target met
     warning = result.at[1]
     assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
-    assert warning.f1 >= 0.72  # target 0.75: not met yet (0.72 measured after the third vocabulary round)
+    assert warning.f1 >= 0.74  # target 0.75: not met yet (0.746 measured after the fourth round, rules)
 
 
 def test_the_shipped_watchlist_on_items_about_russia_and_ukraine(heldout: list[tuple[Labelled, bool]],
