@@ -103,7 +103,9 @@ def write_config(directory: Path, base: str, feeds: int) -> Path:
 
 
 def role_ours(config_dir: str, scenario: str) -> None:
-    """One round of poll_due over every feed; scenario B first makes every feed due again."""
+    """One round of poll_due over every feed; scenario B first makes every feed due again. "B-steady": B in a
+    process whose story index is loaded before the round, as the daemon's preload at start loads it (a fresh
+    process's round B loads it itself: once per process, not per round)."""
     from sqlalchemy import text
 
     from monitor.config import load_config
@@ -115,9 +117,11 @@ def role_ours(config_dir: str, scenario: str) -> None:
     config = load_config(Path(config_dir), env={})
     tune_gc()  # as `monitor run` does
     rt = open_runtime(config)
-    if scenario == "B":
+    if scenario.startswith("B"):
         with rt.engine.begin() as connection:
             connection.execute(text("update feeds set next_poll_at = :now"), {"now": datetime.now(UTC)})
+    if scenario == "B-steady":
+        rt.story_cache.load(rt.engine, rt.clock(), config.settings.stories.window)
     assert rt.cpu is not None
 
     async def round_() -> tuple[list[Any], float, float, float]:
