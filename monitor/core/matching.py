@@ -121,8 +121,10 @@ class Matcher:
         self._fuzzy = FuzzyActors([(owner, ref, actor) for owner, wl in enumerate(watchlists)
                                    for ref, actor in enumerate(wl.actors) if actor.fuzzy])
         self._automaton = ahocorasick.Automaton()
-        for key, group in entries.items():
-            self._automaton.add_word(key, (len(key), tuple(group)))
+        for key, group in entries.items():  # a key's watchlist entries and its cues apart: most matches are cues
+            self._automaton.add_word(key, (len(key), tuple(e for e in group if e.owner != CUE_OWNER),
+                                           tuple(e for e in group if e.owner == CUE_OWNER)))
+        self._owners = len(watchlists)
         self.size = len(entries)
         if entries:
             self._automaton.make_automaton()
@@ -150,32 +152,38 @@ class Matcher:
         """The automaton's matches for `owners`; cues only if one of them matched (or `cues_wanted`): they are
         set aside as found and made into hits at the end, so an item that matches nothing costs no cue hit."""
         text = view.text
-        found: list[tuple[int, int, _Entry]] = []
-        cues: list[tuple[int, int, _Entry]] = []
-        for last, (length, entries) in self._automaton.iter(text):
+        found: list[tuple[int, int, tuple[_Entry, ...]]] = []
+        cued: list[tuple[int, int, tuple[_Entry, ...]]] = []
+        for last, (length, terms, cues) in self._automaton.iter(text):
             start = last - length + 2  # the first character after the leading space
-            for e in entries:
-                if e.owner == CUE_OWNER:
-                    cues.append((start, last, e))
-                elif e.owner in owners:
-                    found.append((start, last, e))
+            if terms:
+                found.append((start, last, terms))
+            if cues:
+                cued.append((start, last, cues))
         if not found and not cues_wanted:
             return []
+        every = len(owners) == self._owners  # owners are distinct watchlist indexes: all of them, or a few
         hits: list[Hit] = []
         locate, count, find = view.locate, text.count, text.find  # the loop below runs for every match
-        for start, last, e in (*found, *cues):
-            if e.verify is not None:
-                m = e.verify.match(text, start - 1)
-                if m is None:
-                    continue
-                end = m.end()
-            elif e.prefix:
-                end = find(" ", last)
-            else:
-                end = last  # the trailing space of the key
-            first, folded_start, folded_end = locate(start, end)
-            words = count(" ", start, end) + 1
-            hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
+        for matches in (found, cued):
+            for start, last, entries in matches:
+                for e in entries:
+                    if not every and e.owner != CUE_OWNER and e.owner not in owners:
+                        continue
+                    if e.verify is not None:
+                        m = e.verify.match(text, start - 1)
+                        if m is None:
+                            continue
+                        end = m.end()
+                    elif e.prefix:
+                        end = find(" ", last)
+                    else:
+                        end = last  # the trailing space of the key
+                    first, folded_start, folded_end = locate(start, end)
+                    words = count(" ", start, end) + 1
+                    hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
+            if not hits and not cues_wanted:
+                return []  # no watchlist of `owners` matched: no cue either
         return hits
 
     def _regex(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None) -> list[Hit]:
