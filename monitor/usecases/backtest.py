@@ -57,7 +57,7 @@ def run(items: Sequence[story_rows.StoredItem], watchlists: Sequence[Watchlist],
     """`stored_stories`: file each item in the story it was filed in when it arrived (a fresh index only for items
     that have none). Clustering does not depend on watchlists, so a watchlist preview skips ~40% of the work.
     `stories_only`: the story alerts alone, no trend alerts and no daily figures (`Backtest.days` stays empty):
-    what the editor's preview compares, a fifth of the replay's time.
+    what the editor's preview compares, about half the replay's time.
     `memo`: scores remembered from earlier replays (the editor's previews keep one); None: this replay's own.
     `score_groups`: how missing scores are computed (score_memo.score_each)."""
     scored = score_each([(Document(i.title, i.summary), i.tags, i.language) for i in items], watchlists, memo,
