@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpcore
 
 from monitor.core.urls import is_localhost_name
+from monitor.feeds.streams import CachedSocket
 
 Resolve = Callable[[str, int], Awaitable[list[str]]]
 
@@ -40,7 +41,7 @@ class PublicOnly(httpcore.AsyncNetworkBackend):
 
     def __init__(self, resolve: Resolve, is_public: Callable[[str], bool]) -> None:
         self._resolve, self._is_public = resolve, is_public
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = CachedSocket()
 
     async def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:

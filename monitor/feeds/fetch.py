@@ -23,6 +23,7 @@ from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
 from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, trusted
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
+from monitor.feeds.streams import CachedSocket
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,15 @@ class Fetcher:
             transport = httpx.AsyncHTTPTransport(limits=limits)
             # httpx has no parameter for it; its pool is httpcore's, which connects through this backend
             transport._pool._network_backend = backend
-        return httpx.AsyncClient(
+        client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.limits.timeout), limits=limits, transport=transport,
             follow_redirects=False,  # followed here: loops detected, permanence tracked, every hop capped
             headers={"User-Agent": self.limits.user_agent, "Accept": _ACCEPT,
                      "Accept-Encoding": "gzip, deflate, br"})
+        if backend is None and isinstance(client._transport, httpx.AsyncHTTPTransport):
+            # The direct transport (proxies, if the environment sets any, keep theirs): sockets looked up once
+            client._transport._pool._network_backend = CachedSocket()
+        return client
 
     async def aclose(self) -> None:
         await self._open.aclose()
