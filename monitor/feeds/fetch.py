@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from urllib.parse import urljoin, urlsplit
 
 import httpcore
@@ -22,6 +23,7 @@ from monitor.core.urls import is_public_address
 from monitor.domain import parse_retry_after
 from monitor.errors import FetchError
 from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, trusted
+from monitor.feeds.connections import bounded, reclaiming
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
 from monitor.feeds.streams import CachedSocket
 
@@ -104,7 +106,7 @@ class Fetcher:
         if backend is not None:  # (the environment's HTTP(S)_PROXY is not used then: the proxy would connect)
             transport = httpx.AsyncHTTPTransport(limits=limits)
             # httpx has no parameter for it; its pool is httpcore's, which connects through this backend
-            transport._pool._network_backend = backend
+            reclaiming(transport._pool, backend)
         client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.limits.timeout), limits=limits, transport=transport,
             follow_redirects=False,  # followed here: loops detected, permanence tracked, every hop capped
@@ -112,7 +114,7 @@ class Fetcher:
                      "Accept-Encoding": "gzip, deflate, br"})
         if backend is None and isinstance(client._transport, httpx.AsyncHTTPTransport):
             # The direct transport (proxies, if the environment sets any, keep theirs): sockets looked up once
-            client._transport._pool._network_backend = CachedSocket()
+            reclaiming(client._transport._pool, CachedSocket())
         return client
 
     async def aclose(self) -> None:
@@ -143,8 +145,7 @@ class Fetcher:
         # The host slot first: a feed waiting for its busy host must not hold a global slot meanwhile.
         async with per_host, self._global:
             try:
-                async with asyncio.timeout(caps.deadline):
-                    return await self._follow(url, headers, caps)
+                return await bounded(partial(self._follow, url, headers, caps), caps.deadline)
             except TimeoutError:
                 raise FetchError("timeout", f"no complete response within the {caps.deadline:g}s deadline",
                                  url=url) from None
