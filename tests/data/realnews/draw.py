@@ -1,9 +1,13 @@
-"""Draw the second held-out batch of the real-news set (heldout2.csv; README: "Second held-out batch").
+"""Draw a batch of real items to label for the real-news set (README: "Second held-out batch", "Second tuning
+batch").
 
-    .venv/bin/python tests/data/realnews/draw_round2.py OUT.csv
+    .venv/bin/python tests/data/realnews/draw.py OUT.csv [--seed 20261205] [--prefix s]
+
+heldout2.csv was drawn with the defaults when tune.csv and heldout.csv were the only labelled files; tune2.csv
+with --seed 20261206 --prefix t, when heldout2.csv was labelled too.
 
 Every item of ../shared/corpus (news/ and news-other/'s RSS-like captures, read as tests.support.newscorpus reads
-them) whose title is not already in tune.csv or heldout.csv, one per title; 330 drawn at random (seed 20261205)
+them) whose title is not already in a labelled file of this folder, one per title; 330 drawn at random
 from those a broad multilingual conflict word filter matches (the filter only chooses what is read; it was
 written before the draw and is not the scorer's lexicon), at most 150 per language, and 90 at random from the
 rest. Output: the columns of heldout.csv without the labels (lang, label, why and topic are the labellers').
@@ -11,6 +15,7 @@ rest. Output: the columns of heldout.csv without the labels (lang, label, why an
 
 from __future__ import annotations
 
+import argparse
 import csv
 import random
 import re
@@ -25,7 +30,6 @@ from tests.support.newscorpus import load_items  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
 HERE = Path(__file__).resolve().parent
-SEED = 20261205
 CONFLICT, RANDOM, PER_LANGUAGE = 330, 90, 150
 FILTER = re.compile("|".join([
     r"\bwar\b", r"\bwars\b", "attack", "missile", "drone", "strike", "troops", "military", r"\barmy\b", r"\bnato\b",
@@ -51,9 +55,14 @@ def sources() -> list[Path]:
     return sorted(news + other)
 
 
-def main(out: Path) -> int:
-    taken = {key(r["title"]) for name in ("tune.csv", "heldout.csv")
-             for r in csv.DictReader((HERE / name).open(encoding="utf-8"))}
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seed", type=int, default=20261205)
+    parser.add_argument("--prefix", default="s", help="of the ids, so that batches never share one")
+    args = parser.parse_args()
+    labelled = [p for p in sorted(HERE.glob("*.csv")) if p.name != "topic.csv"]
+    taken = {key(r["title"]) for path in labelled for r in csv.DictReader(path.open(encoding="utf-8"))}
     pool: dict[str, dict[str, str]] = {}
     for path in sources():
         try:
@@ -67,7 +76,7 @@ def main(out: Path) -> int:
             pool[k] = {"title": item.title, "summary": item.summary[:400],
                        "source": path.relative_to(CORPUS).as_posix(), "entry": str(n),
                        "guess": item_language(item.title, item.summary, None) or "?"}
-    rng = random.Random(SEED)
+    rng = random.Random(args.seed)
     keys = sorted(pool)
     matched = [k for k in keys if FILTER.search(pool[k]["title"] + " " + pool[k]["summary"])]
     rest = [k for k in keys if k not in set(matched)]
@@ -81,16 +90,16 @@ def main(out: Path) -> int:
             chosen.append((k, "conflict-filter"))
     chosen += [(k, "random") for k in rng.sample(rest, RANDOM)]
     rng.shuffle(chosen)
-    with out.open("w", encoding="utf-8", newline="") as f:
+    with args.out.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["id", "title", "summary", "source", "entry", "selected_by"])
         for n, (k, how) in enumerate(chosen):
             row = pool[k]
-            writer.writerow([f"s{n:04d}", row["title"], row["summary"], row["source"], row["entry"], how])
-    print(f"pool {len(pool)} new titles, {len(matched)} matched the filter; wrote {len(chosen)} to {out}; "
+            writer.writerow([f"{args.prefix}{n:04d}", row["title"], row["summary"], row["source"], row["entry"], how])
+    print(f"pool {len(pool)} new titles, {len(matched)} matched the filter; wrote {len(chosen)} to {args.out}; "
           f"languages (guessed) of the filtered draw: {per}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(Path(sys.argv[1])))
+    raise SystemExit(main())
