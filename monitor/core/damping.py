@@ -28,6 +28,20 @@ _CLAUSE_BREAK = re.compile(
 _SENTENCE_BREAK = re.compile(r"[!?;\n]|(?<!\b\w)\.(?:\s|$)")
 
 
+# A comparison: a superlative or "first" just before a context cue ("the largest attack since the invasion", "самую
+# масштабную с начала СВО атаку", "die schwersten Angriffe seit Kriegsbeginn"). The cue then frames only the first
+# term after it (what the act is measured against); the act itself is what is new, wherever the language puts it.
+_COMPARISON = re.compile(
+    r"\b(?:largest|biggest|deadliest|worst|heaviest|fiercest|strongest|longest|most|first"
+    r"|сам\w*|крупнейш\w*|масштабнейш\w*|мощнейш\w*|сильнейш\w*|перв\w*|наиболее"
+    r"|най\w*|перш\w*"
+    r"|grosst\w*|schwerst\w*|heftigst\w*|starkst\w*|erst\w*|meist\w*)\s+(?:[^\s]+\s+)?$"
+)
+
+# A question after a dash or colon asks about what the headline has just stated ("Fighting reaches Dnipropetrovsk
+# region - how serious is it?"): it does not hedge the words before it.
+_QUESTION_CLAUSE = re.compile(r"\s-\s|:\s")
+
 # A headline's topic tag: the few words before its first ": ", " - " or " | " ("Anschlag in Magdeburg: Todesfahrer
 # nutzte Rettungsweg", "Ukraine war - what we know"). Folding writes every dash as "-".
 _TOPIC_SEPARATOR = re.compile(r":\s|\s[-|]\s")
@@ -63,6 +77,17 @@ class Distances:
             a, b = b, a
         lo, hi = a.last, b.first
         return self._kept[hi] - self._kept[lo] if hi > lo else 0
+
+    def terms_between(self, a: Hit, b: Hit) -> bool:
+        """Whether words of a term match lie strictly between two matches."""
+        if a.first > b.first:
+            a, b = b, a
+        lo, hi = a.last, b.first
+        return hi > lo and self._kept[hi] - self._kept[lo] < hi - lo
+
+    def compares(self, cue: Hit) -> bool:
+        """Whether a superlative or "first" comes within two words before `cue` (see _COMPARISON)."""
+        return _COMPARISON.search(self._folded, max(0, cue.start - 40), cue.start) is not None
 
     def same_clause(self, a: Hit, b: Hit) -> bool:
         lo, hi = (a.end, b.start) if a.start <= b.start else (b.end, a.start)
@@ -116,6 +141,8 @@ def dampings_for(term: Hit, cue_hits: Nearby, cues: Sequence[Cue], distances: Di
         if (before and cue.direction == "post") or (not before and cue.direction == "pre"):
             continue
         if distances.gap(hit, term) <= cue.window and distances.same_clause(hit, term):
+            if cue.kind == "context" and before and distances.terms_between(hit, term) and distances.compares(hit):
+                continue  # the compared act after the measure ("largest since the war began" attack)
             applying.append((hit, cue))
     if not applying:
         return []
@@ -150,7 +177,7 @@ def question_damping(folded: str, term: Hit) -> Damping | None:
     """A term in a question ("Will Russia attack?", "Hätte der Anschlag verhindert werden können?") is asked about, not
     reported: a hedge, shown against the question mark that ends its sentence. None for a term in a statement."""
     end = _SENTENCE_BREAK.search(folded, term.end)
-    if end is None or end.group() != "?":
+    if end is None or end.group() != "?" or _QUESTION_CLAUSE.search(folded, term.end, end.start()):
         return None
     return Damping(Hit(CUE_OWNER, "cue", -1, end.start(), end.end(), 0, 0), HEDGE_FACTOR, "hedge", "in a question")
 

@@ -4,6 +4,8 @@ written sentences, with a case where the rule must not fire."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitor.config import load_config
@@ -98,6 +100,33 @@ def test_a_statement_is_not_a_question_and_a_question_hedges_once() -> None:
     assert [c.term for c in of_kind(score("Could Russia attack Poland?"), "hedge")] == ["Could"]
     s = score("Did the ceasefire fail? Airstrikes hit Gaza")  # the question ends before the report
     assert [c.detail for c in of_kind(s, "hedge")] == ["damps 'ceasefire' x0.5 (in a question)"]
+
+
+
+def test_a_question_after_a_dash_or_colon_does_not_hedge_the_statement_before_it() -> None:
+    s = score("Airstrikes hit targets across southern Gaza overnight - what happens next?")  # (no topic tag: 7 words)
+    assert "hedge" not in kinds(s) and s.value == 10.5
+    s = score("Border clash: will Russia attack Poland?")  # the question clause itself is still hedged
+    assert [c.detail for c in of_kind(s, "hedge")] == ["damps 'attack' x0.5 (in a question)"]
+
+
+# --- a superlative before a context cue compares the act with its background ---
+
+SHIPPED = Scorer([replace(w, actors=(), require_actor=False) for w in load_config(CONFIG).watchlists])
+
+
+def shipped_damped(title: str) -> dict[str, str]:
+    [result] = SHIPPED.score(Document(title), language="ru")
+    return {c.detail.split("'")[1]: c.term for c in result.contributions if c.kind == "context"}
+
+
+def test_the_compared_act_after_the_measure_is_not_background() -> None:
+    """"The largest drone attack since the start of the war": only what the act is measured against is background."""
+    assert shipped_damped("Область пережила самую масштабную с начала СВО атаку беспилотников") == {
+        "СВО": "с начала"}
+    # no superlative: the cue frames what follows it, as before
+    assert shipped_damped("Область пережила с начала СВО атаку беспилотников") == {
+        "СВО": "с начала", "атаку": "с начала", "беспилотников": "с начала"}
 
 
 # --- the shipped knowledge: which lowering terms are cooperation ---
