@@ -7,6 +7,7 @@ timeout, connect, http (4xx/5xx), gone (410), throttled (429/503), too_large, re
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Callable
@@ -24,7 +25,6 @@ from monitor.errors import FetchError
 from monitor.feeds.addresses import PublicOnly, Refused, Resolve, getaddrinfo, trusted
 from monitor.feeds.connections import bounded, reclaiming
 from monitor.feeds.decode import BoundedDecoder, DecodeFailed, TooLarge
-from monitor.feeds.slots import Slots
 from monitor.feeds.streams import CachedSocket
 
 
@@ -92,8 +92,8 @@ class Fetcher:
         # Called after every fetch with its outcome (ok, not_modified, error) and seconds, slot wait included: the
         # daemon's metrics (monitor.runtime.hooks); None costs nothing.
         self.on_fetch: Callable[[str, float], None] | None = None
-        self._global = Slots(limits.concurrency)
-        self._hosts: dict[str, Slots] = {}
+        self._global = asyncio.Semaphore(limits.concurrency)
+        self._hosts: dict[str, asyncio.Semaphore] = {}
         self._is_public = is_public
         # Two pools, so a connection opened for an internal feed is never reused for a public one unchecked.
         self._open = self._client(None)
@@ -136,15 +136,14 @@ class Fetcher:
 
     async def fetch_page(self, url: str, caps: Caps) -> FetchResult:
         """A page that is not a feed (an article, a robots.txt): the same client, host slots, redirect rules and
-        address check, under `caps`; not counted by `on_fetch`, which the feed metrics read. It finishes a poll
-        under way, so it takes the next free slot before any feed waiting for one (feeds.slots)."""
-        return await self._fetch(url, {"Accept": caps.accept}, caps, urgent=True)
+        address check, under `caps`; not counted by `on_fetch`, which the feed metrics read."""
+        return await self._fetch(url, {"Accept": caps.accept}, caps)
 
-    async def _fetch(self, url: str, headers: dict[str, str], caps: Caps, *, urgent: bool = False) -> FetchResult:
+    async def _fetch(self, url: str, headers: dict[str, str], caps: Caps) -> FetchResult:
         host = urlsplit(url).hostname or ""
-        per_host = self._hosts.get(host) or self._hosts.setdefault(host, Slots(self.limits.per_host))
+        per_host = self._hosts.setdefault(host, asyncio.Semaphore(self.limits.per_host))
         # The host slot first: a feed waiting for its busy host must not hold a global slot meanwhile.
-        async with per_host.take(urgent=urgent), self._global.take(urgent=urgent):
+        async with per_host, self._global:
             try:
                 return await bounded(partial(self._follow, url, headers, caps), caps.deadline)
             except TimeoutError:
