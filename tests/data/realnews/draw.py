@@ -4,7 +4,7 @@ batch").
     .venv/bin/python tests/data/realnews/draw.py OUT.csv [--seed 20261205] [--prefix s]
 
 heldout2.csv was drawn with the defaults when tune.csv and heldout.csv were the only labelled files; tune2.csv
-with --seed 20261206 --prefix t, when heldout2.csv was labelled too.
+with --seed 20261206 --prefix t, when heldout2.csv was labelled too; tune3.csv with --seed 20261207 --prefix u.
 
 Every item of ../shared/corpus (news/ and news-other/'s RSS-like captures, read as tests.support.newscorpus reads
 them) whose title is not already in a labelled file of this folder, one per title; 330 drawn at random
@@ -61,8 +61,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=20261205)
     parser.add_argument("--prefix", default="s", help="of the ids, so that batches never share one")
     args = parser.parse_args()
-    labelled = [p for p in sorted(HERE.glob("*.csv")) if p.name != "topic.csv"]
-    taken = {key(r["title"]) for path in labelled for r in csv.DictReader(path.open(encoding="utf-8"))}
+    rows = [r for path in sorted(HERE.glob("*.csv")) for r in csv.DictReader(path.open(encoding="utf-8"))]
+    taken = {key(r["title"]) for r in rows if "title" in r}  # (topic.csv and the second labels have no titles)
     pool: dict[str, dict[str, str]] = {}
     for path in sources():
         try:
