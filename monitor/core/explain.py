@@ -102,7 +102,7 @@ def explain(prepared: Prepared, item: ItemContext, hits: Sequence[Hit]) -> Score
             continue
         elif (lang := prepared.languages[hit.ref]) is None or item.language is None or lang == item.language:
             keywords.append(hit)
-    keywords = _outermost(_own_first(keywords, prepared.origin), prepared.specificity)
+    keywords = _outermost(_own_first(keywords, prepared.origin, prepared.weights), prepared.specificity)
     actors = _outermost(actors, None)
     if wl.require_actor and not actors:
         return _no_actor(prepared, item, keywords)
@@ -382,20 +382,24 @@ def _outermost(hits: list[Hit], specificity: Sequence[tuple[float, ...]] | None)
     return kept
 
 
-def _own_first(hits: list[Hit], origin: Sequence[int]) -> list[Hit]:
+def _own_first(hits: list[Hit], origin: Sequence[int], weights: Sequence[float]) -> list[Hit]:
     """A shared term that would raise the score (origin YIELDS) gives way to a watchlist's own term (OWN) it
-    overlaps: a watchlist saying `nuclear: 30` means it, whatever the knowledge's "nuclear war". A shared
-    benign sense does not give way: "war film" still hides the watchlist's "war"."""
+    overlaps and that weighs as much or more: a watchlist saying `nuclear: 30` means it, whatever the knowledge's
+    "nuclear war". An own term that weighs less does not hide a more specific shared act around it: "terror
+    attack" (8) still counts over a lexicon's "attack: 2.5" (the longer match then hides the shorter, as any
+    does). A shared benign sense does not give way: "war film" still hides the watchlist's "war"."""
     own = [h for h in hits if origin[h.ref] == OWN]
     if not own or len(own) == len(hits):
         return hits
     starts = [h.start for h in own]  # hits come in text order
-    reach = list(itertools.accumulate((h.end for h in own), max))  # the furthest end of own[:i + 1]
+    longest = max(h.end - h.start for h in own)  # an own hit overlapping `hit` starts at most this far before it
     kept = []
     for hit in hits:
-        i = bisect.bisect_left(starts, hit.end)  # own[:i] start before this hit ends
-        if origin[hit.ref] != YIELDS or not i or reach[i - 1] <= hit.start:
-            kept.append(hit)
+        if origin[hit.ref] == YIELDS:
+            lo, hi = bisect.bisect_left(starts, hit.start - longest), bisect.bisect_left(starts, hit.end)
+            if any(o.end > hit.start and weights[o.ref] >= weights[hit.ref] for o in own[lo:hi]):
+                continue
+        kept.append(hit)
     return kept
 
 

@@ -126,6 +126,15 @@ def test_a_watchlist_term_is_not_hidden_by_a_longer_shared_term(tmp_path: Path) 
     assert result.severity is Severity.CRITICAL and "nuclear" in kinds(result)["keyword"]
 
 
+def test_a_lighter_watchlist_term_does_not_hide_a_more_specific_shared_act(tmp_path: Path) -> None:
+    """A lexicon's "attack: 2.5" inside the knowledge's "terror attack" (8): the specific act counts, once."""
+    config = write_config(tmp_path, channels={"console": {"urls": ["console://"]}},
+                          watchlists={"w": _watchlist(keywords=[{"term": "attack", "weight": 2.5}])})
+    result = score(Scorer(load_config(config).watchlists), "Five killed in Sydney terror attack")
+    assert kinds(result)["keyword"] == ["killed", "terror attack"]
+    assert result.severity is Severity.CRITICAL  # 4.5 x 1.5 + 8 x 1.5 = 18.75
+
+
 def test_knowledge_can_be_turned_off(tmp_path: Path) -> None:
     config = write_config(tmp_path, channels={"console": {"urls": ["console://"]}},
                           watchlists={"w": _watchlist(knowledge=False, keywords=[{"term": "war", "weight": 8}])})

@@ -30,7 +30,7 @@ def of_kind(score: Score, kind: str) -> list[str]:
 
 def test_seed_article_score_and_severity(seed: Score) -> None:
     # A regression pin: a change to the scoring rules or the shipped lexicons moves it; update it on purpose.
-    assert seed.value == pytest.approx(39.994, abs=0.001)
+    assert seed.value == pytest.approx(40.063, abs=0.001)
     assert seed.severity is Severity.CRITICAL  # its headline alone, as an item, scores 12.9: warning
     assert seed.value == round(sum(c.value for c in seed.contributions), 3)
 
