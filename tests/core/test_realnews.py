@@ -23,7 +23,7 @@ from tests.core.builders import CONFIG
 DATA = Path(__file__).resolve().parents[1] / "data" / "realnews"
 
 
-PARTS = ("heldout.csv", "heldout2.csv")  # the second part was drawn and labelled after the first was used up
+PARTS = ("heldout.csv", "heldout2.csv", "heldout3.csv")  # each drawn and labelled after the one before was read
 
 
 def held_out(name: str) -> list[tuple[Labelled, bool]]:
@@ -72,22 +72,23 @@ def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[
     for name in PARTS:  # each part shown; the assertions hold the two together
         report(events_watchlist(shipped), [row for row, _ in held_out(name)], capsys, f"{name}, no actors")
     result = report(events_watchlist(shipped), [row for row, _ in heldout], capsys, "held-out, no actors")
-    assert result.auc is not None and result.auc >= 0.90  # target met (0.930 on both parts)
+    assert result.auc is not None and result.auc >= 0.90  # target met (0.930 on the three parts)
     warning = result.at[1]
-    # Targets 70% / 5% and F1 0.75, not met on both parts (65% / 6.0%, F1 0.62; the first part alone, read while
-    # rules were written: 74% / 3%, F1 0.74; the second: 57% / 9%, F1 0.51). Floors at the measured figures.
-    assert warning.share_by_label[2] >= 0.65 and warning.share_by_label[0] <= 0.06
-    assert warning.f1 >= 0.61
+    # Targets 70% / 5% and F1 0.75, not met on the three parts (67.7% / 5.7%, F1 0.64; the first part, read while
+    # rules were written: 74% / 3%, F1 0.74; the second: 57% / 9%, 0.51; the third, read once: 74% / 5%, 0.71).
+    # Floors at the measured figures.
+    assert warning.share_by_label[2] >= 0.67 and warning.share_by_label[0] <= 0.06
+    assert warning.f1 >= 0.64
 
 
 def test_the_shipped_watchlist_on_items_about_russia_and_ukraine(heldout: list[tuple[Labelled, bool]],
                                                                  shipped: Watchlist,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     result = report(shipped, [row for row, on_topic in heldout if on_topic], capsys, "held-out, shipped, topic")
-    assert result.auc is not None and result.auc >= 0.90  # target met (0.921 on both parts)
+    assert result.auc is not None and result.auc >= 0.90  # target met (0.926 on the three parts)
     warning = result.at[1]
-    assert warning.share_by_label[2] >= 0.70  # target met (75%)
-    assert warning.share_by_label[0] <= 0.06  # target 5%: not met on both parts (5.6%; first part alone 1%)
+    assert warning.share_by_label[2] >= 0.70  # target met (74%)
+    assert warning.share_by_label[0] <= 0.055  # target 5%: not met on the three parts (5.4%; first part alone 1%)
 
 
 @pytest.mark.parametrize(("language", "floor"), [("en", 0.90), ("ru", 0.90), ("de", 0.90)])
