@@ -79,6 +79,8 @@ def test_common_words_for_acts_of_force_score(events: Scorer, title: str) -> Non
     ("Российские войска продвинулись под Покровском", "ru"),
     ("Артобстрел Херсона: есть погибшие", "ru"), ("Російська бронетехніка підбита під Куп янськом", "uk"),
     ("Vormarsch der Armee: Kämpfer rücken vor", "de"), ("Israelische Luftschläge im Libanon", "de"),
+    ("Резня в Дарфуре", "ru"), ("Різанина в селі під Херсоном", "uk"),
+    ("Aus dem Jemen abgefeuertes Geschoss landet in Tel Aviv", "de"),
 ])
 def test_more_inflections_and_compounds_for_acts_of_force_score(events: Scorer, title: str, language: str) -> None:
     assert score(events, title, language).value >= 6.0
