@@ -38,12 +38,10 @@ _COMPARISON = re.compile(
     r"|grosst\w*|schwerst\w*|heftigst\w*|starkst\w*|erst\w*|meist\w*)\s+(?:[^\s]+\s+)?$"
 )
 
-# A question after a dash or colon asks about what the headline has just stated ("Fighting reaches Dnipropetrovsk
-# region - how serious is it?"): it does not hedge the words before it.
-_QUESTION_CLAUSE = re.compile(r"\s-\s|:\s")
-
 # A headline's topic tag: the few words before its first ": ", " - " or " | " ("Anschlag in Magdeburg: Todesfahrer
-# nutzte Rettungsweg", "Ukraine war - what we know"). Folding writes every dash as "-".
+# nutzte Rettungsweg", "Ukraine war - what we know"). Folding writes every dash as "-". The same separators end a
+# statement that a question then asks about ("Fighting reaches Dnipropetrovsk region - how serious is it?"): the
+# question does not hedge the words before them (question_damping).
 _TOPIC_SEPARATOR = re.compile(r":\s|\s[-|]\s")
 TOPIC_WORDS = 5
 _QUOTES = "'\"‘’‚“”„«»‹›"
@@ -177,7 +175,7 @@ def question_damping(folded: str, term: Hit) -> Damping | None:
     """A term in a question ("Will Russia attack?", "Hätte der Anschlag verhindert werden können?") is asked about, not
     reported: a hedge, shown against the question mark that ends its sentence. None for a term in a statement."""
     end = _SENTENCE_BREAK.search(folded, term.end)
-    if end is None or end.group() != "?" or _QUESTION_CLAUSE.search(folded, term.end, end.start()):
+    if end is None or end.group() != "?" or _TOPIC_SEPARATOR.search(folded, term.end, end.start()):
         return None
     return Damping(Hit(CUE_OWNER, "cue", -1, end.start(), end.end(), 0, 0), HEDGE_FACTOR, "hedge", "in a question")
 
