@@ -97,8 +97,11 @@ def run(rows: Sequence[Labelled], watchlist: Watchlist) -> tuple[Report, Report,
 
 def line(name: str, report: Report) -> str:
     warning = report.at[1]
-    return (f"{name:10} AUC {report.auc or 0:.3f}  warning reached by label 2 {warning.share_by_label[2]:4.0%}, "
-            f"label 0 {warning.share_by_label[0]:4.0%}  F1 {warning.f1:.2f}")
+    auc_low, auc_high = report.auc_interval or (0.0, 0.0)
+    f1_low, f1_high = warning.f1_interval or (0.0, 0.0)
+    return (f"{name:10} AUC {report.auc or 0:.3f} [{auc_low:.2f}-{auc_high:.2f}]  warning reached by label 2 "
+            f"{warning.share_by_label[2]:4.0%}, label 0 {warning.share_by_label[0]:4.0%}  F1 {warning.f1:.2f} "
+            f"[{f1_low:.2f}-{f1_high:.2f}]")
 
 
 def main() -> int:

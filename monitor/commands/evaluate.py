@@ -107,17 +107,23 @@ def score_file(config: Config, rows: Sequence[Labelled], watchlist: str | None) 
 
 
 def render(name: str, report: Report) -> str:
-    auc = "n/a" if report.auc is None else f"{report.auc:.3f}"
+    auc = "n/a" if report.auc is None else f"{report.auc:.3f}{_interval(report.auc_interval)}"
     head = (f"watchlist {name}: {report.items} items (label 0/1/2: {'/'.join(map(str, report.counts))}), "
             f"AUC (2 against 0) {auc}")
     at = table(["severity", "precision", "recall", "F1", "reached by label 0 / 1 / 2"],
-               [(a.severity.label, f"{a.precision:.3f}", f"{a.recall:.3f}", f"{a.f1:.3f}",
+               [(a.severity.label, f"{a.precision:.3f}", f"{a.recall:.3f}", f"{a.f1:.3f}{_interval(a.f1_interval)}",
                  " / ".join(f"{share:.0%}" for share in a.share_by_label)) for a in report.at])
     confusion = table(["label", *(s.label for s in Severity)],
                       [(str(label), *map(str, row)) for label, row in enumerate(report.confusion)])
-    return (f"{head}\n\n{at}\n\nconfusion (rows: label, columns: severity reached)\n{confusion}\n\n"
+    return (f"{head}\n\n{at}\n(in brackets: 95% bootstrap interval, how far a figure could move on another sample of "
+            f"this size)\n\n"
+            f"confusion (rows: label, columns: severity reached)\n{confusion}\n\n"
             f"label 2 scored lowest:\n{_listed(report.missed)}\n\n"
             f"label 0 scored highest:\n{_listed(report.false_alarms)}")
+
+
+def _interval(interval: tuple[float, float] | None) -> str:
+    return "" if interval is None else f" [{interval[0]:.2f}-{interval[1]:.2f}]"
 
 
 def _listed(items: Sequence[Scored]) -> str:
@@ -126,6 +132,12 @@ def _listed(items: Sequence[Scored]) -> str:
 
 def to_json(name: str, report: Report) -> dict[str, object]:
     return {"watchlist": name, "items": report.items, "counts": list(report.counts), "auc": report.auc,
+            "auc_interval": _pair(report.auc_interval),
             "at": [{"severity": a.severity.label, "precision": a.precision, "recall": a.recall, "f1": a.f1,
-                    "share_by_label": list(a.share_by_label)} for a in report.at],
+                    "f1_interval": _pair(a.f1_interval), "share_by_label": list(a.share_by_label)}
+                   for a in report.at],
             "confusion": [list(row) for row in report.confusion]}
+
+
+def _pair(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else list(interval)

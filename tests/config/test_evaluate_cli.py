@@ -30,6 +30,8 @@ def test_a_labelled_csv_is_scored_and_summarised(tmp_path: Path) -> None:
     (report,) = [json.loads(line) for line in out.splitlines()]
     assert report["watchlist"] == "russia-nato" and report["counts"] == [2, 0, 2]
     assert report["auc"] == 1.0
+    assert report["auc_interval"] == [1.0, 1.0]  # every resample of a perfect separation is perfect
+    assert all(len(at["f1_interval"]) == 2 for at in report["at"])
     assert [sum(row) for row in report["confusion"]] == [2, 0, 2]
 
 
@@ -40,7 +42,8 @@ def test_min_auc_sets_the_exit_code(tmp_path: Path) -> None:
                         "  - {text: Russia threatens NATO with nuclear strike, expected: none}\n", encoding="utf-8")
     code, out, _ = _run("evaluate", str(labelled), "--config", CONFIG, "--min-auc", "0.9")
     assert code == 1
-    assert "AUC (2 against 0) 0.000" in out
+    assert "AUC (2 against 0) 0.000 [0.00-0.00]" in out
+    assert "95% bootstrap interval" in out
 
 
 def test_a_bad_row_is_refused_with_its_line(tmp_path: Path) -> None:

@@ -61,9 +61,14 @@ def report(watchlist: Watchlist, rows: Sequence[Labelled], capsys: pytest.Captur
     result = evaluate(scored)
     warning = result.at[1]
     with capsys.disabled():
-        print(f"\n{name}: n={result.items} {result.counts} AUC {result.auc:.3f}; warning reached by label 2 "
-              f"{warning.share_by_label[2]:.0%}, label 0 {warning.share_by_label[0]:.0%}; F1 {warning.f1:.2f}")
+        print(f"\n{name}: n={result.items} {result.counts} AUC {result.auc:.3f} {_shown(result.auc_interval)}; warning "
+              f"reached by label 2 {warning.share_by_label[2]:.0%}, label 0 {warning.share_by_label[0]:.0%}; F1 "
+              f"{warning.f1:.2f} {_shown(warning.f1_interval)} (95% bootstrap intervals)")
     return result
+
+
+def _shown(interval: tuple[float, float] | None) -> str:
+    return "" if interval is None else f"[{interval[0]:.2f}-{interval[1]:.2f}]"
 
 
 def test_acts_of_force_against_the_rest_whatever_the_actors(heldout: list[tuple[Labelled, bool]],
