@@ -3,6 +3,8 @@ keyword sum over the same terms, in the same run, and what each costs.
 
     .venv/bin/python bench/bench_realnews.py [--split heldout|heldout1|heldout2|heldout3|tune|tune1|tune2|tune3]
 
+    [--model]: with the learned second opinion (monitor.yaml scoring.model: true; docs/scoring.md).
+
 Sets (tests/data/realnews/README.md says how they were chosen and labelled):
   events    every item, scored with a watchlist that has no actors and only the shipped lexicons (plus the
             shared knowledge, as every watchlist has by default) and thresholds 4/8/16: does the engine tell
@@ -35,8 +37,8 @@ from monitor.config import load_config  # noqa: E402
 from monitor.core.evaluation import Report, Scored, evaluate  # noqa: E402
 from monitor.core.matching import Matcher  # noqa: E402
 from monitor.core.normalize import WordView, fold  # noqa: E402
-from monitor.core.scoring import Scorer  # noqa: E402
 from monitor.domain import Severity, Watchlist  # noqa: E402
+from monitor.feeds.acts_model import scorer_for  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "realnews"
 # Each held-out part after the first was drawn and labelled after the one before had been read (README there)
@@ -77,8 +79,8 @@ class KeywordSum:
         return total, int(self.wl.severity_for(total))
 
 
-def run(rows: Sequence[Labelled], watchlist: Watchlist) -> tuple[Report, Report, float, float]:
-    scorer, baseline = Scorer([watchlist]), KeywordSum(watchlist)
+def run(rows: Sequence[Labelled], watchlist: Watchlist, model: bool = False) -> tuple[Report, Report, float, float]:
+    scorer, baseline = scorer_for([watchlist], model), KeywordSum(watchlist)
     start = time.process_time()
     engine_scored = []
     for row in rows:
@@ -108,6 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--split", choices=tuple(SPLITS), default="heldout",
                         help="heldout: both held-out parts together (as reported); heldout1, heldout2: one part")
+    parser.add_argument("--model", action="store_true", help="with the learned second opinion (scoring.model: true)")
     args = parser.parse_args()
     rows, ids = [], []
     for name in SPLITS[args.split]:
@@ -119,10 +122,11 @@ def main() -> int:
     sets = [("events", rows, events),
             ("shipped", [r for r, i in zip(rows, ids, strict=True) if topic[i]], shipped),
             *((lang, [r for r in rows if r.language == lang], events) for lang in ("en", "ru", "de"))]
-    print(f"{args.split}: {len(rows)} items ({sum(r.label == 2 for r in rows)} label 2, "
+    split = f"{args.split} with the learned model" if args.model else args.split
+    print(f"{split}: {len(rows)} items ({sum(r.label == 2 for r in rows)} label 2, "
           f"{sum(r.label == 0 for r in rows)} label 0); baseline = plain weighted keyword sum, same terms\n")
     for name, subset, watchlist in sets:
-        engine, base, engine_rate, base_rate = run(subset, watchlist)
+        engine, base, engine_rate, base_rate = run(subset, watchlist, args.model)
         counts = f"n={len(subset)} ({engine.counts[2]} label 2, {engine.counts[0]} label 0)"
         print(f"{name} {counts}")
         print("  " + line("engine", engine))

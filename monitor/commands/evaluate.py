@@ -21,9 +21,9 @@ from monitor.commands.table import table
 from monitor.config import Config
 from monitor.config.yamlfile import read_yaml
 from monitor.core.evaluation import Report, Scored, evaluate
-from monitor.core.scoring import Scorer
 from monitor.domain import Document, Severity
 from monitor.errors import ConfigError, ConfigProblem
+from monitor.feeds.acts_model import scorer_for
 
 _EXPECTED = {"none": 0, "watch": 1, "warning": 2, "critical": 2}
 
@@ -98,7 +98,7 @@ def score_file(config: Config, rows: Sequence[Labelled], watchlist: str | None) 
     if not watchlists:
         known = ", ".join(w.name for w in config.watchlists) or "none"
         raise ConfigError([ConfigProblem("--watchlist", None, "", f"no watchlist {watchlist!r} (known: {known})")])
-    scorer = Scorer(watchlists)
+    scorer = scorer_for(watchlists, config.settings.scoring.model)
     scored: dict[str, list[Scored]] = {w.name: [] for w in watchlists}
     for row in rows:
         for score in scorer.score(row.document, language=row.language):

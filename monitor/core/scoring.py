@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from monitor.core.acts import ActModel, consulted, model_text, with_model
 from monitor.core.cues import CUES, Cue
 from monitor.core.explain import ItemContext, Prepared, explain
 from monitor.core.matching import CUE_OWNER, Hit, Matcher
@@ -41,8 +42,10 @@ from monitor.domain import Document, Score, Watchlist
 class Scorer:
     """Compiles every watchlist into one matcher; `score` is then cheap and deterministic per item."""
 
-    def __init__(self, watchlists: Sequence[Watchlist], cues: Sequence[Cue] = CUES) -> None:
+    def __init__(self, watchlists: Sequence[Watchlist], cues: Sequence[Cue] = CUES,
+                 model: ActModel | None = None) -> None:
         self.watchlists = tuple(watchlists)
+        self.model = model  # the learned second opinion (core.acts), asked only where it can matter
         self._cues = tuple(cues)
         self._openers = tuple(cue for cue in self._cues if cue.initial)  # of a feature, after a topic tag
         self._matcher = Matcher(self.watchlists, self._cues)
@@ -80,7 +83,18 @@ class Scorer:
                          if usable[h.ref] and (h.first == 0 or usable[h.ref] > 1))
         article_start = len(text) - len(doc.article) if doc.article else len(text) + 1
         item = ItemContext(text, len(doc.title), article_start, folded, lang, cue_hits, self._cues, self._openers)
-        return [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
+        scores = [explain(self._prepared[o], item, by_owner[o]) if o in by_owner else self._empty[o] for o in owners]
+        return self._second_opinion(doc, scores, owners) if self.model is not None else scores
+
+    def _second_opinion(self, doc: Document, scores: list[Score], owners: Sequence[int]) -> list[Score]:
+        """The model's contribution on every score it can matter to; the model reads the item once, if at all."""
+        asked = [i for i, o in enumerate(owners) if consulted(scores[i], self.watchlists[o])]
+        if not asked or self.model is None:
+            return scores
+        p = self.model.probability(model_text(doc))
+        for i in asked:
+            scores[i] = with_model(scores[i], self.watchlists[owners[i]], p)
+        return scores
 
 
 def _base_language(language: str | None) -> str | None:

@@ -75,12 +75,13 @@ class Runtime:
         workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
         return cls(config, engine, fetcher, sender, clock,
                    renderer=Renderer(config.directory / "templates"),
-                   cpu=CpuPool(workers, config.watchlists, work_limits(polling)),
+                   cpu=CpuPool(workers, config.watchlists, work_limits(polling), model=config.settings.scoring.model),
                    articles=article_fetcher(polling.fulltext))
 
     def pool(self) -> CpuPool:
         if self.cpu is None:
-            self.cpu = CpuPool(0, self.config.watchlists, work_limits(self.config.settings.polling))
+            self.cpu = CpuPool(0, self.config.watchlists, work_limits(self.config.settings.polling),
+                               model=self.config.settings.scoring.model)
         return self.cpu
 
 
