@@ -89,8 +89,9 @@ def consulted(score: Score, watchlist: Watchlist) -> bool:
 def with_model(score: Score, watchlist: Watchlist, p: float) -> Score:
     """`score` with the model's contribution added, its severity recomputed."""
     value = round(value_of(p), 3)
-    contribution = Contribution("model", "", (0, 0), value, f"learned model: an act of force, {p:.0%} likely "
-                                "(multilingual-e5-small, trained on labelled real news)")
+    # The term is what an alert's one-line list of contributions shows ("model '85% act of force' +1.9").
+    contribution = Contribution("model", f"{p:.0%} act of force", (0, 0), value, f"learned model: an act of force, "
+                                f"{p:.0%} likely (multilingual-e5-small, trained on labelled real news)")
     total = round(score.value + value, 3)
     return Score(score.watchlist, total, watchlist.severity_for(total), (*score.contributions, contribution),
                  score.actors, score.terms)

@@ -97,7 +97,7 @@ def test_the_scorer_asks_once_per_item_and_adds_it_to_every_score_within_reach()
     assert model.asked == [title]  # two watchlists, one reading
     plain = Scorer([first, second]).score(Document(title))
     for with_it, without in zip(scores, plain, strict=True):
-        assert kinds(with_it)["model"] == [""]
+        assert kinds(with_it)["model"] == ["99% act of force"]
         assert with_it.value == round(without.value + value_of(0.99), 3)
         assert with_it.contributions[:-1] == without.contributions
 
