@@ -60,6 +60,7 @@ def test_the_model_reads_the_headline_and_the_lead_not_the_article() -> None:
     doc = Document("Missile strike on Kharkiv", "x" * 500, article="The whole article.")
     assert model_text(doc) == "Missile strike on Kharkiv. " + "x" * 400
     assert model_text(Document("Only a headline ")) == "Only a headline"
+    assert model_text(Document("war " * 250_000, "x" * 1_000_000)) == ("war " * 150)[:600]  # a hostile headline
 
 
 def test_it_is_asked_only_where_it_can_take_a_score_to_warning() -> None:
