@@ -12,7 +12,7 @@ from typing import ClassVar
 import click
 
 from monitor.commands import operations
-from monitor.commands.options import EXIT_RUNTIME, EXIT_USAGE, config_option, load
+from monitor.commands.options import EXIT_RUNTIME, EXIT_USAGE, config_option, load, model_option, with_model
 from monitor.config import Config
 from monitor.errors import ConfigError, MonitorError
 from monitor.runtime import logging as logsetup
@@ -85,11 +85,12 @@ def check(config_dir: str | None) -> None:
 @config_option
 @click.option("--watchlist", "watchlist_name", default=None, help="Only this watchlist.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per watchlist (per item for feeds).")
-def score(source: str, config_dir: str | None, watchlist_name: str | None, as_json: bool) -> None:
+@model_option
+def score(source: str, config_dir: str | None, watchlist_name: str | None, as_json: bool, model: bool | None) -> None:
     """Score a text file, stdin (-), a URL, or a feed document, and explain the score."""
     from monitor.commands.score import score_source
 
-    config = load(config_dir)
+    config = with_model(load(config_dir), model)
     try:
         results = score_source(config, source, watchlist_name)
     except MonitorError as exc:
@@ -115,8 +116,9 @@ def score(source: str, config_dir: str | None, watchlist_name: str | None, as_js
 @click.option("--feedback", is_flag=True, help="Instead of a file: analysts' verdicts per watchlist and ISO week.")
 @click.option("--weeks", type=click.IntRange(1, 520), default=8, show_default=True,
               help="With --feedback: this many weeks, the current one included.")
+@model_option
 def evaluate(file: Path | None, config_dir: str | None, watchlist_name: str | None, min_auc: float | None,
-             as_json: bool, feedback: bool, weeks: int) -> None:
+             as_json: bool, feedback: bool, weeks: int, model: bool | None) -> None:
     """Score a labelled file (CSV or YAML: text, label 0/1/2 or expected severity): AUC, precision and recall at
     each severity, the confusion table and the worst misses. With --feedback, what analysts marked useful or
     noise per watchlist and week, with the noise share and the top noise reasons."""
@@ -124,7 +126,7 @@ def evaluate(file: Path | None, config_dir: str | None, watchlist_name: str | No
 
     if (file is None) != feedback:
         raise click.UsageError("give a labelled FILE or --feedback (one of them)")
-    config = load(config_dir)
+    config = with_model(load(config_dir), model)
     if feedback:
         _feedback(config, weeks, watchlist_name, as_json)
         return

