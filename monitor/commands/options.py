@@ -40,8 +40,6 @@ def load(config_dir: str | None) -> Config:
         sys.exit(EXIT_USAGE)
 
 
-
-
 def model_option(fn: F) -> F:
     return click.option("--model/--no-model", "model", default=None,
                         help="With or without the learned second opinion, whatever monitor.yaml's scoring.model says "

@@ -11,7 +11,7 @@ to +5.25 (sure it is one); p = 0.62 adds nothing. The weight and offset were cho
 rules fixed, so the rules still decide most items. It is asked only where it can matter: a watchlist score that
 names something (not an actor requirement left unmet) and that the largest lift could take to `warning`.
 
-Pure: the embedding is computed behind `ActModel` (an adapter, monitor.models.acts); this module has the head's
+Pure: the embedding is computed behind `ActModel` (an adapter, monitor.feeds.acts_model); this module has the head's
 arithmetic and the rules for using it.
 """
 
