@@ -7,8 +7,10 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
 COPY alerts ./alerts
-# Wheels only into a prefix, so the final image has no build tools and no pip cache.
-RUN pip install --no-cache-dir --prefix=/install ".[postgres]"
+# Wheels only into a prefix, so the final image has no build tools and no pip cache. The learned second opinion
+# (monitor.yaml scoring.model, docs/scoring.md) needs the model extra, 91 MB more: --build-arg EXTRAS=postgres,model
+ARG EXTRAS=postgres
+RUN pip install --no-cache-dir --prefix=/install ".[${EXTRAS}]"
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
