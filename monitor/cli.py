@@ -73,6 +73,8 @@ def check(config_dir: str | None) -> None:
     click.echo(f"  feeds:      {len(config.feeds)} ({sum(f.enabled for f in config.feeds)} enabled)")
     click.echo(f"  watchlists: {', '.join(w.name for w in config.watchlists) or 'none'}")
     click.echo(f"  channels:   {', '.join(config.channels) or 'none'}")
+    model = "on (scoring.model: the learned second opinion)" if config.settings.scoring.model else "off"
+    click.echo(f"  model:      {model}")
     if problems:
         for problem in problems:
             click.echo(f"  {problem}", err=True)

