@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -88,3 +89,28 @@ def run_monitor(*args: str, slack_base: str | None = None, env: dict[str, str] |
                 input_text: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", _LAUNCH, *args], capture_output=True, text=True, input=input_text,
                           timeout=timeout, env=_environment(env, slack_base), cwd=cwd or ROOT)
+
+
+# Worker processes a test leaves behind (a process pool it did not close). At exit, CPython 3.11's
+# ProcessPoolExecutor joins each pool's workers, and a worker that never got its stop sentinel holds the exit
+# forever: one CI run sat after "884 passed" until the worker was killed. Each test that leaves workers running is
+# named at the end, and the workers are stopped, so a leak is reported instead of hanging the suite.
+_LEFT_WORKERS: dict[str, list[int]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _workers_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    before = {p.pid for p in multiprocessing.active_children()}
+    yield
+    left = [p.pid for p in multiprocessing.active_children() if p.pid not in before and p.is_alive()]
+    if left:
+        _LEFT_WORKERS[request.node.nodeid] = left
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for process in multiprocessing.active_children():
+        process.kill()
+        process.join(5)
+    if _LEFT_WORKERS:
+        lines = "\n".join(f"  {test}: {pids}" for test, pids in _LEFT_WORKERS.items())
+        sys.stderr.write(f"\nworker processes left running by tests (stopped at the end):\n{lines}\n")

@@ -96,6 +96,8 @@ class Setup:
 
     def close(self) -> None:
         if self._rt is not None:
+            if self._rt.cpu is not None:
+                self._rt.cpu.close()  # the parse workers: left running, they piled up and could hang the exit
             self.loop.run_until_complete(self._rt.fetcher.aclose())
             self._rt.engine.dispose()
         self.loop.close()

@@ -102,7 +102,9 @@ def test_dockerfile_port_env_and_paths_match_the_code() -> None:
     assert '"/data"' in _one("VOLUME") and _one("WORKDIR") == "/data"
     assert any(name == "COPY" and args.split()[-1] == env["MONITOR_CONFIG"] for name, args in _dockerfile())
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert "postgres" in extras and '".[postgres]"' in (ROOT / "Dockerfile").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "postgres" in extras and "model" in extras
+    assert "ARG EXTRAS=postgres\n" in dockerfile and '".[${EXTRAS}]"' in dockerfile  # the model: --build-arg
     for source in ("pyproject.toml", "README.md", "monitor", "alerts", "config"):
         assert (ROOT / source).exists(), source
 

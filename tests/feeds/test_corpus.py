@@ -38,8 +38,12 @@ def test_every_corpus_document_is_polled(tmp_path: Path, corpus: Path, feed_serv
         "max_items": 1_000_000}})  # every entry, so the pinned totals count the parser's work, not the cap's
 
     outcomes: dict[str, PollOutcome] = {}
-    while batch := cycle(rt):  # due_feeds hands out 1000 at a time; polled feeds are not due again
-        outcomes.update(batch)
+    try:
+        while batch := cycle(rt):  # due_feeds hands out 1000 at a time; polled feeds are not due again
+            outcomes.update(batch)
+    finally:
+        if rt.cpu is not None:
+            rt.cpu.close()  # its two worker processes
     assert len(outcomes) == len(feeds)
 
     with db(rt) as c:
