@@ -17,7 +17,10 @@ from tests.support.rawserver import RawServer, endless, slow_headers, trickle
 from tests.support.servers import HttpServer, Response
 
 INTERVAL, MIN, MAX = 600, 60, 3600
-SETTINGS = {"polling": {"timeout": "0.5s", "deadline": "1.5s", "max_bytes": 100_000, "max_redirects": 3,
+# The healthy feeds answer from this process's own server threads, which share the GIL with the endless stream and
+# the poll itself: a 0.5 s read timeout once timed out two of them in CI. 1.5 s is still far below the 5 s of silence
+# and the never-ending trickle that must time out.
+SETTINGS = {"polling": {"timeout": "1.5s", "deadline": "3s", "max_bytes": 100_000, "max_redirects": 3,
                         "interval": INTERVAL, "min_interval": MIN, "max_interval": MAX, "per_host": 16,
                         "adaptive": False}}
 GOOD = rss(news_items(3))
