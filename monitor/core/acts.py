@@ -22,6 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.domain import Contribution, Document, Score, Severity, Watchlist
 
 WEIGHT = 1.5
@@ -50,12 +53,11 @@ def model_text(doc: Document) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """The trained head: standardise the embedding, then a logistic regression (the knowledge file acts-e5.json)."""
+    """The trained head (the knowledge file acts-e5.json): a logistic regression over the standardised embedding, with
+    the standardisation folded into its weights when it is read, so a reading is one dot product."""
 
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+    weights: tuple[float, ...]  # coef / scale
+    bias: float  # intercept - sum(coef * mean / scale)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Head:
@@ -65,13 +67,13 @@ class Head:
                              f"{len(coef)})")
         if any(s <= 0 for s in scale):
             raise ValueError("scale: every value must be positive")
-        return cls(mean, scale, coef, float(data["intercept"]))
+        weights = tuple(c / s for c, s in zip(coef, scale, strict=True))
+        return cls(weights, float(data["intercept"]) - sum(w * m for w, m in zip(weights, mean, strict=True)))
 
-    def probability(self, vector: Sequence[float]) -> float:
-        if len(vector) != len(self.coef):
-            raise ValueError(f"expected an embedding of {len(self.coef)} numbers, got {len(vector)}")
-        z = self.intercept + sum(c * (v - m) / s for c, v, m, s in zip(self.coef, vector, self.mean, self.scale,
-                                                                         strict=True))
+    def probability(self, vector: Sequence[float] | npt.NDArray[np.floating[Any]]) -> float:
+        if len(vector) != len(self.weights):
+            raise ValueError(f"expected an embedding of {len(self.weights)} numbers, got {len(vector)}")
+        z = self.bias + math.fsum(w * float(v) for w, v in zip(self.weights, vector, strict=True))
         return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
@@ -81,14 +83,18 @@ def value_of(p: float) -> float:
     return WEIGHT * (min(max(math.log(p / (1 - p)), -CLIP), CLIP) - OFFSET)
 
 
-def consulted(score: Score, watchlist: Watchlist) -> bool:
-    """Whether the model is asked about this score: it found something, no unmet actor requirement cancelled it,
-    and the largest lift could take it to the watchlist's `warning` threshold (its lowest one without a warning)."""
-    if not score.contributions or any(c.kind == "no_actor" for c in score.contributions):
-        return False
+def floor(watchlist: Watchlist) -> float:
+    """The lowest score the model is asked about for `watchlist`: the largest lift below its `warning` threshold (its
+    lowest threshold when it has no `warning`). Made once per watchlist (Scorer)."""
     thresholds = dict(watchlist.severities)
-    target = thresholds.get(Severity.WARNING, min(thresholds.values(), default=0.0))
-    return score.value + MAX_LIFT >= target
+    return thresholds.get(Severity.WARNING, min(thresholds.values(), default=0.0)) - MAX_LIFT
+
+
+def consulted(score: Score, lowest: float) -> bool:
+    """Whether the model is asked about this score: it found something, no unmet actor requirement cancelled it, and
+    it is at least `lowest` (`floor` of its watchlist), so the largest lift could take it to `warning`."""
+    return (score.value >= lowest and bool(score.contributions)
+            and not any(c.kind == "no_actor" for c in score.contributions))
 
 
 def with_model(score: Score, watchlist: Watchlist, p: float) -> Score:

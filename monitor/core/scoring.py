@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from monitor.core.acts import ActModel, consulted, model_text, with_model
+from monitor.core.acts import ActModel, consulted, floor, model_text, with_model
 from monitor.core.cues import CUES, Cue
 from monitor.core.explain import ItemContext, Prepared, explain
 from monitor.core.matching import CUE_OWNER, Hit, Matcher
@@ -46,6 +46,7 @@ class Scorer:
                  model: ActModel | None = None) -> None:
         self.watchlists = tuple(watchlists)
         self.model = model  # the learned second opinion (core.acts), asked only where it can matter
+        self._model_floor = tuple(floor(wl) for wl in self.watchlists)
         self._cues = tuple(cues)
         self._openers = tuple(cue for cue in self._cues if cue.initial)  # of a feature, after a topic tag
         self._matcher = Matcher(self.watchlists, self._cues)
@@ -88,7 +89,7 @@ class Scorer:
 
     def _second_opinion(self, doc: Document, scores: list[Score], owners: Sequence[int]) -> list[Score]:
         """The model's contribution on every score it can matter to; the model reads the item once, if at all."""
-        asked = [i for i, o in enumerate(owners) if consulted(scores[i], self.watchlists[o])]
+        asked = [i for i, o in enumerate(owners) if consulted(scores[i], self._model_floor[o])]
         if not asked or self.model is None:
             return scores
         p = self.model.probability(model_text(doc))

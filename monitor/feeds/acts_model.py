@@ -41,4 +41,4 @@ class E5Acts:
     def probability(self, text: str) -> float:
         if self._head is None:
             self._head = load_head()
-        return self._head.probability([float(v) for v in self.embedder.vector(text)])
+        return self._head.probability(self.embedder.vector(text))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.core.acts import MAX_LIFT, Head, consulted, model_text, value_of, with_model
+from monitor.core.acts import MAX_LIFT, Head, consulted, floor, model_text, value_of, with_model
 from monitor.core.scoring import Scorer
 from monitor.domain import Contribution, Document, Score, Severity
 from tests.core.builders import kinds, small_watchlist
@@ -66,15 +66,16 @@ def test_the_model_reads_the_headline_and_the_lead_not_the_article() -> None:
 def test_it_is_asked_only_where_it_can_take_a_score_to_warning() -> None:
     wl = small_watchlist()  # warning at 8
     term = (Contribution("keyword", "war", (0, 3), 1.0),)
-    assert consulted(Score("test", 8 - MAX_LIFT, Severity.NONE, term), wl)
-    assert not consulted(Score("test", 8 - MAX_LIFT - 0.01, Severity.NONE, term), wl)
-    assert consulted(Score("test", 30.0, Severity.CRITICAL, term), wl)  # it can also lower a score
-    assert not consulted(Score("test", 0.0, Severity.NONE), wl)  # nothing found
+    assert floor(wl) == 8 - MAX_LIFT
+    assert consulted(Score("test", 8 - MAX_LIFT, Severity.NONE, term), floor(wl))
+    assert not consulted(Score("test", 8 - MAX_LIFT - 0.01, Severity.NONE, term), floor(wl))
+    assert consulted(Score("test", 30.0, Severity.CRITICAL, term), floor(wl))  # it can also lower a score
+    assert not consulted(Score("test", 0.0, Severity.NONE), floor(small_watchlist(severities=())))  # nothing found
     cancelled = (Contribution("no_actor", "", (0, 0), 0.0, "the watchlist requires an actor"),)
     low = small_watchlist(severities=((Severity.WATCH, 0.0),))
-    assert not consulted(Score("test", 0.0, Severity.NONE, cancelled), low)
+    assert not consulted(Score("test", 0.0, Severity.NONE, cancelled), floor(low))
     no_warning = small_watchlist(severities=((Severity.WATCH, 6.0), (Severity.CRITICAL, 20.0)))
-    assert consulted(Score("test", 6.0 - MAX_LIFT, Severity.NONE, term), no_warning)  # its lowest threshold instead
+    assert consulted(Score("test", 6.0 - MAX_LIFT, Severity.NONE, term), floor(no_warning))  # its lowest instead
 
 
 def test_its_contribution_is_explained_and_moves_the_severity() -> None:

@@ -52,7 +52,7 @@ def test_the_shipped_head_was_trained_on_the_tuning_parts_as_they_are() -> None:
             for r in csv.DictReader((REALNEWS / name).open(encoding="utf-8"))]
     assert head["trained_on"]["label_2"] == sum(r["label"] == "2" for r in rows)
     assert head["trained_on"]["label_0"] == sum(r["label"] == "0" for r in rows)
-    assert len(load_head().coef) == 384
+    assert len(load_head().weights) == 384
 
 
 def test_a_broken_head_file_is_refused_naming_the_problem(tmp_path: Path) -> None:
