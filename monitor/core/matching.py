@@ -188,9 +188,8 @@ class Matcher:
 
     def _regex(self, folded: Folded, view: WordView, owners: Collection[int], language: str | None) -> list[Hit]:
         hits: list[Hit] = []
-        if not self._gate.may_match(folded.text):
-            return hits
-        for owner, ref, pattern_language, pattern in self._regexes:
+        for index in self._gate.candidates(folded.text):
+            owner, ref, pattern_language, pattern = self._regexes[index]
             if owner not in owners or (language and pattern_language and language != pattern_language):
                 continue
             for start, end in pattern.spans(folded.text):

@@ -19,8 +19,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+
+# Python's own parser of regular expressions (private, stable since 3.11): what a pattern must contain is read off
+# its parse tree rather than off a second, hand-written parser.
+from re import _constants as _c  # type: ignore[attr-defined]
+from re import _parser as _sre_parser  # type: ignore[attr-defined]
 from typing import Any
 
+import ahocorasick
 import re2
 
 WORD = r"\pL\pN\pM_"  # Python's \w on str: letters, digits, marks and the underscore
@@ -72,22 +78,100 @@ def compile_pattern(source: str) -> Pattern:
 
 
 class Gate:
-    """One search for "does any of these patterns match anywhere": most items match none, and one pass over the
-    text costs a fraction of one search per pattern. Only a match sends the text to the patterns themselves."""
+    """Which patterns may match a text, found cheaply: most items match none, and one search per pattern per item
+    would cost more than the rest of matching (RE2 reads the whole text each time).
+
+    Most patterns cannot match without one of a few literal strings (`required_literals`: "launch" for
+    `\\blaunch(?:es|ed)? ...`, "warplane" or "fighter jet" for `(?:warplanes?|fighter jets?) ... over`). One
+    Aho-Corasick pass over the text finds which of those occur, and only their patterns are searched. The patterns
+    without such a literal share one RE2 search, joined, as a whole: only a match sends the text to them.
+
+    The text is the folded text the matcher gives (lowercase): literals are looked up in its lowercase form."""
 
     def __init__(self, patterns: Sequence[Pattern]) -> None:
+        self._count = len(patterns)
+        self._literals = ahocorasick.Automaton()
+        by_literal: dict[str, set[int]] = {}
+        rest: list[int] = []
+        for index, pattern in enumerate(patterns):
+            literals = required_literals(pattern.source)
+            if literals is None:
+                rest.append(index)
+            for literal in literals or ():
+                by_literal.setdefault(literal, set()).add(index)
+        for literal, indexes in by_literal.items():
+            self._literals.add_word(literal, tuple(sorted(indexes)))
+        if by_literal:
+            self._literals.make_automaton()
+        self._rest = tuple(rest)
         options = re2.Options()
         options.log_errors = False
-        options.max_mem = MAX_MEMORY * max(1, len(patterns))  # each part was held to MAX_MEMORY on its own
+        options.max_mem = MAX_MEMORY * max(1, len(rest))  # each part was held to MAX_MEMORY on its own
         self._regex: Any = None
-        if patterns:
+        if rest:
             try:
-                self._regex = re2.compile("|".join(p.union_part for p in patterns), options)
+                self._regex = re2.compile("|".join(patterns[i].union_part for i in rest), options)
             except re2.error:
-                self._regex = None  # too big together: every pattern runs on its own, as before
+                self._regex = None  # too big together: each of them runs on its own, as before
+
+    def candidates(self, text: str) -> list[int]:
+        """The indexes of the patterns that may match `text`, in order; never one left out that matches."""
+        found: set[int] = set()
+        if self._literals.kind == ahocorasick.AHOCORASICK:
+            for _, indexes in self._literals.iter(text.lower()):
+                found.update(indexes)
+        if self._rest and (self._regex is None or self._regex.search(text) is not None):
+            found.update(self._rest)
+        return sorted(found)
 
     def may_match(self, text: str) -> bool:
-        return self._regex is None or self._regex.search(text) is not None
+        return bool(self.candidates(text))
+
+
+MIN_LITERAL = 3  # a shorter required literal ("a", "на") is in most texts: searching the pattern is as cheap
+
+
+def required_literals(source: str) -> frozenset[str] | None:
+    """Literal strings (lowercase) of which any text `source` matches holds at least one, or None when the
+    pattern needs none of MIN_LITERAL characters or more (`\\w+ удар` needs "удар"; `(?:a|b)+` needs nothing
+    worth looking for). Read from Python's own parse of the pattern: of everything a match must contain (a run of
+    literal characters, an alternation whose every branch needs a literal, a repetition of at least once), the
+    set whose shortest literal is longest, as the rarest to find."""
+    try:
+        parsed = _sre_parser.parse(source)
+    except re.error:
+        return None
+    found = _required(list(parsed))
+    if found is None or min(map(len, found)) < MIN_LITERAL:
+        return None
+    return frozenset(literal.lower() for literal in found)
+
+
+def _required(items: list[tuple[Any, Any]]) -> frozenset[str] | None:
+    """The best literal set one sequence of parsed items must contain (see required_literals)."""
+    options: list[frozenset[str]] = []
+    run: list[str] = []
+    for op, arg in items:
+        if op is _c.LITERAL:
+            run.append(chr(arg))
+            continue
+        if run:
+            options.append(frozenset(("".join(run),)))
+            run = []
+        child: frozenset[str] | None = None
+        if op is _c.SUBPATTERN:
+            child = _required(list(arg[3]))
+        elif op is _c.BRANCH:
+            branches = [_required(list(branch)) for branch in arg[1]]
+            if all(b is not None for b in branches):
+                child = frozenset().union(*(b for b in branches if b is not None))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT) and arg[0] >= 1:
+            child = _required(list(arg[2]))
+        if child:
+            options.append(child)
+    if run:
+        options.append(frozenset(("".join(run),)))
+    return max(options, key=lambda o: (min(map(len, o)), -len(o)), default=None)
 
 
 def _branch(part: str, index: int) -> str:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from monitor.core.patterns import Gate, PatternError, compile_pattern
+from monitor.core.patterns import Gate, PatternError, compile_pattern, required_literals
 from monitor.core.scoring import Scorer
 from monitor.domain import Document, Keyword, Severity, Watchlist
 from tests.conftest import run_monitor
@@ -81,16 +81,54 @@ def test_gate_lets_through_every_text_that_some_pattern_matches(
         except PatternError:
             assume(False)
     gate = Gate(patterns)
-    assert gate._regex is not None  # joined, not the fall-back that lets everything through
+    assert gate._regex is not None or not gate._rest  # joined, not the fall-back that lets everything through
     if any(list(p.spans(text)) for p in patterns):
         assert gate.may_match(text)
     if not any(p._regex.search(text) for p in patterns):
         assert not gate.may_match(text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.data(), st.lists(st.tuples(_ATOMS, _QUANTIFIERS), min_size=1, max_size=5),
+       st.sampled_from(["", "war", "Nato", "удар", "(?:strike|attack)", "(?:air|naval)?strikes?"]))
+def test_every_match_holds_a_required_literal(data: st.DataObject, parts: list[tuple[str, str]], word: str) -> None:
+    """The gate looks only for a pattern's required literals: any text the pattern matches must hold one."""
+    source = word + "".join(atom + quantifier for atom, quantifier in parts) + word
+    literals = required_literals(source)
+    assume(literals is not None)
+    assert literals is not None
+    flags = re.IGNORECASE if any(c.isupper() for c in source) else 0
+    text = data.draw(st.from_regex(re.compile(source, flags)))
+    assert any(m.end() > m.start() for m in re.finditer(source, text, flags))
+    assert any(literal in text.lower() for literal in literals)
+
+
+@pytest.mark.parametrize(("source", "literals"), [
+    (r"violat\w* (?:\w+ ){0,2}airspace\b", {"airspace"}),  # the longer of two required runs
+    (r"\b(?:warplanes?|fighter jets?) (?:flew )?over\b", {"warplane", "fighter jet"}),  # every branch
+    (r"ракет\w+ удар", {"ракет"}),
+    (r"Putin|NATO", {"putin", "nato"}),  # lowercase, as the folded text is
+    (r"(a+)+$", None), (r"(?:strike|x)+", None), (r"(?:air)?strike", {"strike"}), (r"\w+", None),
+])
+def test_required_literals(source: str, literals: set[str] | None) -> None:
+    assert required_literals(source) == (None if literals is None else frozenset(literals))
+
+
+def test_gate_searches_only_the_patterns_whose_literals_occur() -> None:
+    sources = (r"\blaunch\w* strikes?\b", r"\d\d+", r"airspace\b")  # " strike", nothing of 3+, "airspace"
+    gate = Gate([compile_pattern(s) for s in sources])
+    assert gate.candidates("they launched strikes") == [0]
+    assert gate.candidates("the launch site") == []
+    assert gate.candidates("12 jets in the airspace, a strike") == [0, 1, 2]  # the literal-less one by RE2
+    assert gate.candidates("1 jet in the airspace") == [2]
+
+
 def test_gate_reads_each_pattern_with_its_own_case() -> None:
-    lower, capital = compile_pattern("nato"), compile_pattern("Putin")  # a capital makes a pattern case-blind
+    # Patterns without a literal of 3+ characters share one RE2 search: each keeps its case flag in it.
+    lower, capital = compile_pattern(r"na\w+"), compile_pattern(r"Pu\w+")  # a capital makes a pattern case-blind
     assert Gate([lower, capital]).may_match("PUTIN") and not Gate([lower, capital]).may_match("NATO")
+    # Literals are looked up in the lowercase text: a case-blind pattern's are found in any case.
+    assert Gate([compile_pattern("Putin")]).may_match("PUTIN")
 
 
 def test_scorer_uses_the_pattern_like_a_term() -> None:
