@@ -73,9 +73,9 @@ class Prepared:
                    examples)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made per item, and a frozen init costs several times as much
 class ItemContext:
-    """What every watchlist's explanation of one item shares."""
+    """What every watchlist's explanation of one item shares (read, never written, once made)."""
 
     text: str  # Document.text: spans index into it
     title_end: int

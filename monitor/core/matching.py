@@ -54,6 +54,7 @@ class _Entry:
     ref: int
     prefix: bool  # the last word of the key is a prefix of the word in the text
     verify: re.Pattern[str] | None  # for wildcards before the last word
+    words: int  # how many words a match covers, known when compiled; 0 for a `verify` match, which is counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +100,10 @@ class Matcher:
         def add(term: str, owner: int, kind: HitKind, ref: int) -> None:
             compiled = compile_term(term)
             if compiled is not None:
-                entry = _Entry(owner, kind, ref, compiled.prefix, compiled.verify)
+                # A match of the key alone covers the key's words (a trailing `*` ends its word); one that `verify`
+                # extends is counted when found.
+                words = 0 if compiled.verify is not None else compiled.key.strip(" ").count(" ") + 1
+                entry = _Entry(owner, kind, ref, compiled.prefix, compiled.verify, words)
                 entries.setdefault(compiled.key, []).append(entry)
 
         self._regexes: list[tuple[int, int, str | None, Pattern]] = []
@@ -164,7 +168,7 @@ class Matcher:
             return []
         every = len(owners) == self._owners  # owners are distinct watchlist indexes: all of them, or a few
         hits: list[Hit] = []
-        locate, count, find = view.locate, text.count, text.find  # the loop below runs for every match
+        locate, find, new = view.locate, text.find, tuple.__new__  # the loop below runs for every match
         for matches in (found, cued):
             for start, last, entries in matches:
                 for e in entries:
@@ -175,13 +179,15 @@ class Matcher:
                         if m is None:
                             continue
                         end = m.end()
+                        words = text.count(" ", start, end) + 1
                     elif e.prefix:
-                        end = find(" ", last)
+                        end, words = find(" ", last), e.words
                     else:
-                        end = last  # the trailing space of the key
+                        end, words = last, e.words  # `last`: the trailing space of the key
                     first, folded_start, folded_end = locate(start, end)
-                    words = count(" ", start, end) + 1
-                    hits.append(Hit(e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words))
+                    # tuple.__new__ is Hit(...) without the named tuple's Python-level __new__: a third of the time
+                    hits.append(new(Hit, (e.owner, e.kind, e.ref, folded_start, folded_end, first, first + words,
+                                          100.0)))
             if not hits and not cues_wanted:
                 return []  # no watchlist of `owners` matched: no cue either
         return hits
