@@ -247,7 +247,7 @@ class CpuPool:
         others fail as a dead worker's do, and their feeds are polled again on their next turn."""
         if self._executor is executor:
             self._executor = None
-        for process in list(getattr(executor, "_processes", {}).values()):  # no public API before 3.14
+        for process in _processes(executor):
             process.kill()
         executor.shutdown(wait=False, cancel_futures=True)
 
@@ -265,7 +265,7 @@ class CpuPool:
         executor, self._executor = self._executor, None
         if executor is None:
             return
-        processes = list(getattr(executor, "_processes", {}).values())
+        processes = _processes(executor)
         executor.shutdown(wait=timeout is None, cancel_futures=True)
         deadline = time.monotonic() + (timeout or 0.0)
         for process in processes:
@@ -279,3 +279,9 @@ class CpuPool:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
+
+
+def _processes(executor: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
+    """The worker processes of `executor` (no public API before 3.14). None once it is shut down: several feeds past
+    their time limit at once each come to stop the same pool, and the first one's shutdown has emptied it."""
+    return list((getattr(executor, "_processes", None) or {}).values())

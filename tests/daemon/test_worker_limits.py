@@ -93,6 +93,28 @@ def test_a_document_past_its_time_limit_gets_the_workers_replaced_and_the_next_o
     assert set(after.scores) == {"g0", "g1"} and fresh  # a new worker read the next document
 
 
+def test_documents_past_their_time_limit_together_each_fail_alone_and_the_pool_goes_on() -> None:
+    """Feeds are parsed concurrently: when several are past the limit at once, the first timeout has already shut the
+    pool down when the others come to stop it. Each must fail with its ParseError, not take the round down."""
+    big = _rss(20_000)
+
+    async def go() -> tuple[list[BaseException | Ingested], Ingested]:
+        pool = CpuPool(2, [WATCHLIST], WorkLimits(document_seconds=0.05, max_items=10))
+        try:
+            await pool.start()
+            results = await asyncio.gather(*(pool.ingest(big, known=frozenset(), feed=f"f{i}",
+                                                         url=f"http://127.0.0.1/f{i}", now=NOW) for i in range(4)),
+                                           return_exceptions=True)
+            pool.limits = WorkLimits()
+            after = await pool.ingest(_rss(2), known=frozenset(), feed="f", url="http://127.0.0.1/f", now=NOW)
+            return results, after
+        finally:
+            pool.close()
+    results, after = asyncio.run(go())
+    assert [type(r) for r in results] == [ParseError] * 4, results
+    assert set(after.scores) == {"g0", "g1"}
+
+
 def test_a_long_job_shows_as_stuck_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pool_module, "STUCK_AFTER", 0.0)
 
