@@ -66,8 +66,10 @@ class FuzzyActors:
             initials = "".join(sorted({re.escape(a.skeleton[0]) for a in self._aliases}))
             longest = max(len(a.skeleton) for a in self._aliases) * 2
             self._candidates = re.compile(f" ([{initials}][^ ]{{{MIN_LENGTH - 2},{longest}}})(?= )")
-        # News repeats its words: each candidate word is compared with the aliases once, then looked up.
+        # News repeats its words: each candidate word is compared with the aliases once, then looked up. Most are
+        # like no alias: they are kept apart, so an item's candidates are dropped by one set difference.
         self._memo: dict[str, tuple[tuple[_Alias, float], ...]] = {}
+        self._unlike: set[str] = set()
 
     def _similar(self, word: str) -> tuple[tuple[_Alias, float], ...]:
         """The aliases `word` is close enough to, with their similarity."""
@@ -75,9 +77,13 @@ class FuzzyActors:
         if found is None:
             found = tuple((alias, similarity) for alias in self._by_initial[word[0]]
                           if (similarity := fuzz.ratio(alias.skeleton, word, score_cutoff=alias.threshold)))
-            if len(self._memo) >= MEMO_WORDS:
+            if len(self._memo) + len(self._unlike) >= MEMO_WORDS:
                 self._memo.clear()  # a bound, not a policy: a hostile stream of new words costs one pass each
-            self._memo[word] = found
+                self._unlike.clear()
+            if found:
+                self._memo[word] = found
+            else:
+                self._unlike.add(word)
         return found
 
     def __bool__(self) -> bool:
@@ -87,9 +93,15 @@ class FuzzyActors:
         """Fuzzy matches of actors not in `skip` ((owner, ref) already found) of watchlists in `owners`."""
         if self._candidates is None:
             return []
+        words = set(self._candidates.findall(view.text)) - self._unlike
+        like = {word for word in words if self._similar(word)}
+        if not like:
+            return []
         best: dict[tuple[int, int, int], FuzzyHit] = {}
         for m in self._candidates.finditer(view.text):
             word = m.group(1)
+            if word not in like:
+                continue
             start = m.start(1)
             for alias, similarity in self._similar(word):
                 if alias.owner not in owners or (alias.owner, alias.ref) in skip:
