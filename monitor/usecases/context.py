@@ -75,7 +75,8 @@ class Runtime:
         workers = (os.cpu_count() or 1) if polling.parse_workers is None else polling.parse_workers
         return cls(config, engine, fetcher, sender, clock,
                    renderer=Renderer(config.directory / "templates"),
-                   cpu=CpuPool(workers, config.watchlists, work_limits(polling), model=config.settings.scoring.model),
+                   cpu=CpuPool(workers, config.watchlists, work_limits(polling), model=config.settings.scoring.model,
+                               articles=any(feed.fulltext != "never" for feed in config.feeds)),
                    articles=article_fetcher(polling.fulltext))
 
     def pool(self) -> CpuPool:

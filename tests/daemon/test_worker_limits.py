@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -113,6 +114,24 @@ def test_documents_past_their_time_limit_together_each_fail_alone_and_the_pool_g
     results, after = asyncio.run(go())
     assert [type(r) for r in results] == [ParseError] * 4, results
     assert set(after.scores) == {"g0", "g1"}
+
+
+def _loaded(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_workers_load_the_article_extractor_as_they_start_only_when_some_feed_reads_articles() -> None:
+    async def go() -> dict[bool, bool]:
+        loaded = {}
+        for articles in (False, True):
+            pool = CpuPool(1, [WATCHLIST], articles=articles)
+            try:
+                await pool.start()
+                loaded[articles] = await pool.run(_loaded, "trafilatura")
+            finally:
+                pool.close()
+        return loaded
+    assert asyncio.run(go()) == {False: False, True: True}
 
 
 def test_a_long_job_shows_as_stuck_until_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
