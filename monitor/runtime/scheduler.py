@@ -62,11 +62,7 @@ class Jobs:
         self.in_flight.pop(feed_id, None)
 
     async def _refresh(self, rt: Runtime, feed: FeedRow) -> poll.PollOutcome:
-        try:
-            outcome = await poll.refresh_feed(rt, feed)
-        except Exception as exc:  # one broken feed never stops the others
-            log.exception("feed_refresh_crashed", feed=feed.name)
-            outcome = poll.PollOutcome(feed.name, "failed", error=repr(exc))
+        outcome = await poll.refresh_feed_guarded(rt, feed)  # one broken feed never stops the others
         if self.on_poll:
             self.on_poll(outcome)
         if outcome.alerts and not self.stopping:  # a new alert goes out now, not at the next delivery tick

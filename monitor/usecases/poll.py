@@ -74,7 +74,17 @@ async def poll_due(rt: Runtime) -> list[PollOutcome]:
     due: list[FeedRow] = []
     while batch := claim_due(rt):
         due += batch
-    return list(await asyncio.gather(*(refresh_feed(rt, feed) for feed in due)))
+    return list(await asyncio.gather(*(refresh_feed_guarded(rt, feed) for feed in due)))
+
+
+async def refresh_feed_guarded(rt: Runtime, feed: FeedRow) -> PollOutcome:
+    """refresh_feed, with a defect of ours in one feed's refresh logged and told as that feed's failure: the other
+    feeds of the round are polled and recorded all the same (the daemon's scheduler and `run --once` alike)."""
+    try:
+        return await refresh_feed(rt, feed)
+    except Exception as exc:
+        log.exception("feed_refresh_crashed", feed=feed.name)
+        return PollOutcome(feed.name, "failed", error=repr(exc))
 
 
 async def refresh_feed(rt: Runtime, feed: FeedRow) -> PollOutcome:
