@@ -89,7 +89,6 @@ class Gate:
     The text is the folded text the matcher gives (lowercase): literals are looked up in its lowercase form."""
 
     def __init__(self, patterns: Sequence[Pattern]) -> None:
-        self._count = len(patterns)
         self._literals = ahocorasick.Automaton()
         by_literal: dict[str, set[int]] = {}
         rest: list[int] = []

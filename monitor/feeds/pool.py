@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -160,6 +161,7 @@ class CpuPool:
         self._executor: ProcessPoolExecutor | None = None
         self._scorer = scorer_for(self._watchlists, model) if workers == 0 else None  # thread mode scores here
         self._running: dict[int, float] = {}  # job number -> time.monotonic() it was submitted
+        self._stopped: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # pools _kill stopped
         self._numbers = itertools.count()
 
     async def ingest(self, content: bytes, *, known: frozenset[str], feed: str, url: str, now: datetime,
@@ -226,7 +228,7 @@ class CpuPool:
         age = 0.0 if oldest is None else time.monotonic() - oldest
         return age if age > STUCK_AFTER else 0.0
 
-    async def _run(self, job: partial[T]) -> T:
+    async def _run(self, job: partial[T], *, again: bool = True) -> T:
         if self.workers == 0:
             return await asyncio.to_thread(job)
         loop = asyncio.get_running_loop()
@@ -239,18 +241,26 @@ class CpuPool:
             self._kill(executor)
             raise ParseError(f"parsing and scoring took longer than {self.limits.document_seconds:g} s: "
                              "the worker was stopped and replaced") from None
-        except BrokenProcessPool:
+        except (BrokenProcessPool, asyncio.CancelledError) as exc:
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and (task is None or task.cancelling()):
+                raise  # this job's caller was cancelled (shutdown, an article past the budget): not the pool's doing
             if self._executor is executor:
                 self._executor = None  # the next job gets a fresh pool
+            if again and executor in self._stopped:
+                # Another job's time limit stopped every worker of the pool, and this job ran or waited there: it
+                # did nothing wrong, so it runs once more on the fresh pool rather than fail its feed.
+                return await self._run(job, again=False)
             raise ParseError("a worker process died while handling this feed") from None
         finally:
             del self._running[number]
 
     def _kill(self, executor: ProcessPoolExecutor) -> None:
-        """Stop every process of `executor`: the pool cannot say which one runs the stuck job. Jobs of the
-        others fail as a dead worker's do, and their feeds are polled again on their next turn."""
+        """Stop every process of `executor`: the pool cannot say which one runs the stuck job. The other jobs that
+        were running or waiting there run once more on a fresh pool (_run)."""
         if self._executor is executor:
             self._executor = None
+        self._stopped.add(executor)
         for process in _processes(executor):
             process.kill()
         executor.shutdown(wait=False, cancel_futures=True)

@@ -7,6 +7,7 @@ import asyncio
 import signal
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -114,6 +115,27 @@ def test_documents_past_their_time_limit_together_each_fail_alone_and_the_pool_g
     results, after = asyncio.run(go())
     assert [type(r) for r in results] == [ParseError] * 4, results
     assert set(after.scores) == {"g0", "g1"}
+
+
+def test_jobs_beside_a_stuck_one_run_again_on_the_fresh_pool_and_their_feeds_do_not_fail() -> None:
+    """One worker stuck on a job past the time limit is stopped with every worker of its pool: the documents that
+    were waiting behind it (some already handed to the pool's queue, some not) are read by the fresh pool, not failed
+    as if their own feed were at fault."""
+    async def go() -> tuple[BaseException | None, list[BaseException | Ingested]]:
+        pool = CpuPool(1, [WATCHLIST], WorkLimits(document_seconds=5.0, max_items=10))
+        try:
+            await pool.start()
+            stuck = asyncio.create_task(pool.run(time.sleep, 60))
+            await asyncio.sleep(0.2)
+            waiting = await asyncio.gather(*(pool.ingest(_rss(2), known=frozenset(), feed=f"f{i}",
+                                                         url=f"http://127.0.0.1/f{i}", now=NOW) for i in range(5)),
+                                           return_exceptions=True)
+            return (await asyncio.gather(stuck, return_exceptions=True))[0], waiting
+        finally:
+            pool.close()
+    stuck, waiting = asyncio.run(go())
+    assert isinstance(stuck, ParseError) and "longer than 5 s" in str(stuck)
+    assert all(isinstance(w, Ingested) and set(w.scores) == {"g0", "g1"} for w in waiting), waiting
 
 
 def _loaded(module: str) -> bool:
