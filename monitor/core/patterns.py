@@ -63,6 +63,8 @@ def compile_pattern(source: str) -> Pattern:
         re.compile(source)
     except re.error as exc:
         raise PatternError(f"invalid regular expression: {exc}") from None
+    except RecursionError:  # Python's parser recurses per nested group: a config edit must not crash the check
+        raise PatternError("groups nested too deeply") from None
     branches = [_branch(part, i) for i, part in enumerate(_split_alternatives(source))]
     options = re2.Options()
     options.log_errors = False  # the error is raised to the config check; RE2 would also print it to stderr
@@ -138,9 +140,9 @@ def required_literals(source: str) -> frozenset[str] | None:
     set whose shortest literal is longest, as the rarest to find."""
     try:
         parsed = _sre_parser.parse(source)
-    except re.error:
+        found = _required(list(parsed))
+    except (re.error, RecursionError):  # compile_pattern refuses both; the gate then simply searches the pattern
         return None
-    found = _required(list(parsed))
     if found is None or min(map(len, found)) < MIN_LITERAL:
         return None
     return frozenset(literal.lower() for literal in found)

@@ -41,6 +41,7 @@ def test_capital_letter_makes_the_pattern_case_insensitive() -> None:
 @pytest.mark.parametrize(("source", "reason"), [
     (r"(?<=nato )war", "RE2"), (r"(war) \1", "RE2"), (r"war\b troops", r"\b is supported only"),
     (r"[\W]", "inside [...]"), (r"(nato", "invalid regular expression: missing ), unterminated subpattern"),
+    ("(?:" * 5000 + "war" + ")" * 5000, "groups nested too deeply"),
 ])
 def test_patterns_that_cannot_run_in_linear_time_are_refused(source: str, reason: str) -> None:
     with pytest.raises(PatternError, match=re.escape(reason)):
