@@ -115,3 +115,11 @@ def test_check_command_accepts_the_shipped_config() -> None:
     result = run_monitor("check", "--config", "config", env={"MONITOR_DATABASE_URL": "sqlite:///:memory:"})
     assert result.returncode == 0, result.stderr
     assert "ok" in result.stdout
+
+
+def test_too_many_examples_name_file_line_and_field(tmp_path: Path) -> None:
+    """Each example is compared with every item's headline: thousands would slow every item down, so the count is
+    bounded and the edit refused where it is made."""
+    examples = "".join(f"    - Russian drones hit the plant number {i}\n" for i in range(1_001))
+    problem = _problem(_config(tmp_path, WATCHLIST + "examples:\n  alert:\n" + examples))
+    assert "watchlists/test.yaml:" in problem and "examples.alert" in problem and "at most 1000" in problem

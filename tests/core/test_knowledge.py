@@ -7,10 +7,15 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rapidfuzz import fuzz
 
 from monitor.config import load_config
+from monitor.core.explain import EXAMPLE_LIKENESS
+from monitor.core.neardup import normalise
 from monitor.core.scoring import Scorer
-from monitor.domain import Document, Score, Severity
+from monitor.domain import Document, Examples, Keyword, Score, Severity, Watchlist
 from tests.core.builders import CONFIG, kinds
 from tests.support.configdir import write_config
 
@@ -186,6 +191,28 @@ def test_analyst_examples_move_similar_items(tmp_path: Path) -> None:
     [ignore_example] = [c for c in like_ignore.contributions if c.kind == "example"]
     assert ignore_example.value < 0 and ignore_example.term == "Ukrainian army choir tours Europe with war songs"
     assert not [c for c in unlike.contributions if c.kind == "example"]
+
+
+_WORDS = st.lists(st.sampled_from(["Russian", "drones", "hit", "the", "plant", "Kyiv", "choir", "war", "songs"]),
+                  min_size=1, max_size=7).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_WORDS, st.lists(_WORDS, min_size=1, max_size=6), st.lists(_WORDS, max_size=6))
+def test_the_closest_example_of_each_kind_counts(title: str, alert: list[str], ignore: list[str]) -> None:
+    """Each kind's contribution is its first example of highest token_sort_ratio with the title, when at least
+    EXAMPLE_LIKENESS: what the rule says, computed here the plain way, example by example."""
+    title = "Russian " + title  # examples weigh items that match something of the watchlist
+    watchlist = Watchlist("w", keywords=(Keyword("russian", 1.0),), severities=((Severity.WATCH, 4.0),),
+                          examples=Examples(tuple(alert), tuple(ignore)))
+    [result] = Scorer([watchlist]).score(Document(title))
+    expected = []
+    for sign, texts in ((1, alert), (-1, ignore)):
+        likeness = [fuzz.token_sort_ratio(normalise(title), normalise(t)) for t in texts]
+        if likeness and max(likeness) >= EXAMPLE_LIKENESS:
+            best = likeness.index(max(likeness))
+            expected.append((texts[best], round(sign * 4.0 * likeness[best] / 100, 3)))
+    assert [(c.term, c.value) for c in result.contributions if c.kind == "example"] == expected
 
 
 @pytest.mark.parametrize("text", ["", " \n ", "\x00\x01\x02" * 1000, "Война" * 20000 + " war " * 20000,
