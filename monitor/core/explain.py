@@ -65,7 +65,7 @@ class Prepared:
     def of(cls, wl: Watchlist) -> Prepared:
         examples = []
         for sign, texts in ((1.0, wl.examples.alert), (-1.0, wl.examples.ignore)):
-            kept = [(_sorted_words(normalise(text)), text) for text in texts if normalise(text)]
+            kept = [(_sorted_words(words), text) for text in texts if (words := normalise(text))]
             if kept:
                 examples.append((sign, tuple(k for k, _ in kept), tuple(t for _, t in kept)))
         return cls(wl, tuple(kw.weight for kw in wl.keywords),
