@@ -29,6 +29,7 @@ class ArticleCache:
         self._done: OrderedDict[str, tuple[float, ArticleText]] = OrderedDict()  # key -> (expires, article)
         self._chars = 0
         self._pending: dict[str, asyncio.Task[ArticleText]] = {}
+        self._waiting: dict[str, int] = {}  # per pending read: how many polls wait for it
 
     def read(self, key: str, reader: Reader) -> ArticleText | asyncio.Task[ArticleText]:
         """The article kept for `key`, else the read in progress for it, else a read started now with `reader`."""
@@ -40,8 +41,18 @@ class ArticleCache:
         if task is None or task.get_loop() is not asyncio.get_running_loop():  # (one left by a finished loop)
             task = asyncio.ensure_future(reader())
             self._pending[key] = task
+            self._waiting[key] = 0
             task.add_done_callback(partial(self._finished, key))
+        self._waiting[key] += 1
         return task
+
+    def give_up(self, key: str, task: asyncio.Task[ArticleText]) -> None:
+        """A poll whose budget ran out stops waiting for the read of `key`. The read is cancelled once no poll waits
+        for it: another feed's copy of the story, polled later, still has time left on its own budget."""
+        if self._pending.get(key) is task and self._waiting.get(key, 0) > 1:
+            self._waiting[key] -= 1
+            return
+        task.cancel()
 
     def __len__(self) -> int:
         return len(self._done)
@@ -49,6 +60,7 @@ class ArticleCache:
     def _finished(self, key: str, task: asyncio.Task[ArticleText]) -> None:
         if self._pending.get(key) is task:
             del self._pending[key]
+            del self._waiting[key]
         if not task.cancelled() and task.exception() is None and task.result().status in LASTING:
             self._keep(key, task.result())
 

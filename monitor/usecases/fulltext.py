@@ -68,21 +68,23 @@ async def _read_all(rt: Runtime, feed: FeedRow, items: Sequence[Item]) -> dict[s
     budget = rt.config.settings.polling.fulltext.budget
     origin = feed.config_url or feed.url
     out: dict[str, ArticleText] = {}
-    running: dict[str, asyncio.Task[ArticleText]] = {}
+    running: dict[str, tuple[str, asyncio.Task[ArticleText]]] = {}  # uid -> (cache key, read)
     for item in items:
         if not is_article_url(item.link):
             out[item.uid] = ArticleText("no_link", detail="the item links to no article page")
             continue
-        got = rt.article_cache.read(item.canonical_url or item.link, partial(_read, rt, item.link, origin))
+        key = item.canonical_url or item.link
+        got = rt.article_cache.read(key, partial(_read, rt, item.link, origin))
         if isinstance(got, ArticleText):
             out[item.uid] = got
         else:
-            running[item.uid] = got
+            running[item.uid] = (key, got)
     if running:
-        _, late = await asyncio.wait(set(running.values()), timeout=budget)
-        for task in late:
-            task.cancel()
-        out |= {uid: _outcome(task, budget) for uid, task in running.items()}
+        _, late = await asyncio.wait({task for _, task in running.values()}, timeout=budget)
+        for key, task in running.values():  # once per read() that returned it: a story listed twice waits twice
+            if task in late:
+                rt.article_cache.give_up(key, task)
+        out |= {uid: _outcome(task, budget) for uid, (_, task) in running.items()}
     return out
 
 

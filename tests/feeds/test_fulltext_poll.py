@@ -216,3 +216,36 @@ def test_the_article_cache_keeps_what_another_try_would_repeat_within_its_bounds
         now[0] += 61
         assert isinstance(await read("a", first), asyncio.Task)  # expired
     asyncio.run(go())
+
+
+def test_a_read_shared_by_two_polls_goes_on_until_the_last_one_gives_up() -> None:
+    """Two feeds carry one story: the second poll joins the read the first started. When the first poll's budget runs
+    out, the read goes on for the second, whose budget has time left; it is cancelled once nobody waits for it."""
+    cache = ArticleCache()
+
+    async def go() -> list[bool]:
+        release = asyncio.Event()
+
+        async def reader() -> ArticleText:
+            await release.wait()
+            return ArticleText("read", "the article")
+
+        first = cache.read("a", reader)
+        second = cache.read("a", reader)
+        alone = cache.read("b", reader)
+        assert isinstance(first, asyncio.Task) and first is second and isinstance(alone, asyncio.Task)
+        cache.give_up("a", first)  # the first poll's budget ran out
+        cache.give_up("b", alone)  # nobody else waits for this one
+        await asyncio.sleep(0)
+        states = [first.cancelled(), alone.cancelled()]
+        release.set()
+        states.append((await second).read)  # the second poll gets the article
+        third = cache.read("c", reader)
+        cache.read("c", reader)  # one poll listing the story twice waits twice
+        assert isinstance(third, asyncio.Task)
+        cache.give_up("c", third)
+        cache.give_up("c", third)
+        await asyncio.sleep(0)
+        return [*states, third.cancelled()]
+    assert asyncio.run(go()) == [False, True, True, True]
+
