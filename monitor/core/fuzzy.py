@@ -94,7 +94,7 @@ class FuzzyActors:
         if self._candidates is None:
             return []
         words = set(self._candidates.findall(view.text)) - self._unlike
-        like = {word for word in words if self._similar(word)}
+        like = {word: similar for word in words if (similar := self._similar(word))}
         if not like:
             return []
         best: dict[tuple[int, int, int], FuzzyHit] = {}
@@ -103,7 +103,7 @@ class FuzzyActors:
             if word not in like:
                 continue
             start = m.start(1)
-            for alias, similarity in self._similar(word):
+            for alias, similarity in like[word]:
                 if alias.owner not in owners or (alias.owner, alias.ref) in skip:
                     continue
                 key = (alias.owner, alias.ref, start)
