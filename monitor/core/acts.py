@@ -73,7 +73,7 @@ class Head:
     def probability(self, vector: Sequence[float] | npt.NDArray[np.floating[Any]]) -> float:
         if len(vector) != len(self.weights):
             raise ValueError(f"expected an embedding of {len(self.weights)} numbers, got {len(vector)}")
-        z = self.bias + math.fsum(w * float(v) for w, v in zip(self.weights, vector, strict=True))
+        z = self.bias + float(np.dot(self.weights, np.asarray(vector, dtype=np.float64)))  # C, not 384 Python steps
         return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
 
 
