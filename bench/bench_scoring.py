@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 from monitor.config import load_watchlist_file  # noqa: E402
 from monitor.core.html import html_to_text  # noqa: E402
 from monitor.core.normalize import WordView, fold  # noqa: E402
-from monitor.core.scoring import Scorer  # noqa: E402
+from monitor.core.scoring import Scorer, compiled  # noqa: E402
 from monitor.domain import Actor, Document, Keyword, Severity, Watchlist  # noqa: E402
 
 SIZES = (2_500, 10_000, 50_000)
@@ -203,6 +203,8 @@ def main() -> int:
     chars = sum(len(d.text) for d in items) / len(items)
     print(f"items: {len(items)} news items scored (mean {chars:.0f} characters); terms drawn from "
           f"{len(source)} others")
+    print("scoring modules: " + ("compiled with mypyc" if compiled() else
+                                 "interpreted (bench_compiled.py measures the compiled build against them)"))
     base = load_watchlist_file(ROOT / "config" / "watchlists" / "russia-nato.yaml", ROOT / "config" / "lexicons")
     print(f"shipped watchlist alone ({term_count([base])} terms): "
           f"{items_per_second(Scorer([base]), items, repeat):,.0f} items/s\n")

@@ -98,6 +98,12 @@ class Scorer:
         return scores
 
 
+def compiled() -> bool:
+    """Whether this build runs the scoring path compiled with mypyc (setup.py, MONITOR_MYPYC=1): logged at start,
+    so an operator can tell which build is running, and checked by the compiled leg of `.ci/run`."""
+    return not __file__.endswith(".py")
+
+
 def _base_language(language: str | None) -> str | None:
     return language.replace("_", "-").split("-")[0].lower() if language else None
 

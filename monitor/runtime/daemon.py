@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from monitor.config import Config
+from monitor.core.scoring import compiled
 from monitor.feeds.fetch import Fetcher
 from monitor.runtime import logging as logsetup
 from monitor.runtime.cycle import open_runtime, start_workers, tune_gc
@@ -76,7 +77,7 @@ class Daemon:
         config = self.rt.config
         log.info("daemon_started", feeds=len(config.feeds), watchlists=[w.name for w in config.watchlists],
                  database=_safe_url(config.database_url), http=f"{web.host}:{web.port}" if web else None,
-                 watching=settings.reload.watch)
+                 watching=settings.reload.watch, scoring="compiled" if compiled() else "interpreted")
         try:
             await self._stop.wait()
         finally:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.core.scoring import compiled
 from tests.support.configdir import write_config
 from tests.support.daemonproc import Daemon, GrowingFeed, daemon_settings, http_get, wait_until, watchlist
 from tests.support.servers import HttpServer, free_port
@@ -145,7 +146,9 @@ def test_sighup_reloads_even_when_the_directory_is_not_watched(tmp_path: Path, f
                           watchlists={"test": watchlist("alpha")},
                           settings=daemon_settings(reload={"watch": False}))
     daemon = start_daemon(config)
-    assert daemon.wait_for("daemon_started")["watching"] is False
+    started = daemon.wait_for("daemon_started")
+    assert started["watching"] is False
+    assert started["scoring"] == ("compiled" if compiled() else "interpreted")  # which build runs: setup.py
 
     _write(config / "watchlists" / "second.yaml", watchlist("delta", name="second"))
     settings = yaml.safe_load((config / "monitor.yaml").read_text())
