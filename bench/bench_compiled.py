@@ -21,7 +21,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,7 +34,6 @@ def measure(root: Path, corpus: Path) -> dict[str, object]:
     import bench_scoring as b
 
     from monitor.core.scoring import Scorer, compiled
-    from monitor.domain import Document
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
@@ -47,19 +45,11 @@ def measure(root: Path, corpus: Path) -> dict[str, object]:
     fixed = Scorer(b.synthetic_watchlists(base, terms, rng))
     shipped = Scorer([base])
 
-    def rate(scorer: Scorer, docs: Sequence[Document]) -> float:
-        best = float("inf")
-        for _ in range(PASSES):
-            start = time.process_time()
-            for doc in docs:
-                scorer.score(doc)
-            best = min(best, time.process_time() - start)
-        return len(docs) / best
-
     digest = hashlib.sha256()
     for doc in items:
         digest.update(repr(fixed.score(doc)).encode())
-    return {"compiled": compiled(), "fixed": rate(fixed, items), "shipped": rate(shipped, items),
+    return {"compiled": compiled(), "fixed": b.items_per_second(fixed, items, PASSES),
+            "shipped": b.items_per_second(shipped, items, PASSES),
             "items": len(items), "terms": b.term_count(fixed.watchlists), "digest": digest.hexdigest()}
 
 
