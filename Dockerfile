@@ -6,7 +6,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 # A C compiler for the scoring path compiled with mypyc (setup.py; about 1.4x the items/s, docs/scoring.md section 7).
 # It stays in this stage: the final image gets the built modules, not the compiler. --build-arg MONITOR_MYPYC=0 builds
-# the pure-Python package instead (the same behaviour, slower scoring).
+# the pure-Python package instead (the same scores, slower).
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml setup.py README.md ./
 COPY monitor ./monitor

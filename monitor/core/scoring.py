@@ -30,6 +30,7 @@ Everything here is a pure function of the watchlists, the document, its tags and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.machinery import EXTENSION_SUFFIXES
 
 from monitor.core.acts import ActModel, consulted, floor, model_text, with_model
 from monitor.core.cues import CUES, Cue
@@ -101,7 +102,7 @@ class Scorer:
 def compiled() -> bool:
     """Whether this build runs the scoring path compiled with mypyc (setup.py, MONITOR_MYPYC=1): logged at start,
     so an operator can tell which build is running, and checked by the compiled leg of `.ci/run`."""
-    return not __file__.endswith(".py")
+    return __file__.endswith(tuple(EXTENSION_SUFFIXES))
 
 
 def _base_language(language: str | None) -> str | None:
