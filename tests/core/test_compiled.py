@@ -1,7 +1,9 @@
 """The compiled build of the scoring path (setup.py: MONITOR_MYPYC=1 compiles the modules pyproject.toml lists).
 
-`.ci/run` builds a copy of the tree that way and runs tests/core on it with MONITOR_EXPECT_COMPILED=1: the first
-test then checks that the modules it tested were the compiled ones, so that leg cannot pass on interpreted code.
+`.ci/run` builds the wheel that way (.ci/compiled-copy), unpacks its compiled modules beside a copy of the sources and
+runs tests/core, tests/feeds, tests/config and the worker limits' tests there with MONITOR_EXPECT_COMPILED=1: the first
+test then checks that the modules it tested were the compiled ones, so that leg cannot pass on interpreted code, and
+in every other run that no compiled module shadows the sources.
 """
 
 from __future__ import annotations
