@@ -193,8 +193,7 @@ class CpuPool:
             futures += [executor.submit(job, *args) for args in calls]
             return [future.result(timeout=self.limits.document_seconds) for future in futures]
         except (BrokenProcessPool, CancelledError, FutureTimeout) as exc:
-            for future in futures:
-                future.cancel()
+            # The other calls are left to run, not cancelled: see _run (a job's future is never cancelled from here).
             if isinstance(exc, BrokenProcessPool) and self._executor is executor:
                 self._executor = None  # as in _run: the next job gets a fresh pool
             raise ParseError(f"a worker process failed a job ({type(exc).__name__})") from None
@@ -231,12 +230,18 @@ class CpuPool:
     async def _run(self, job: partial[T], *, again: bool = True) -> T:
         if self.workers == 0:
             return await asyncio.to_thread(job)
-        loop = asyncio.get_running_loop()
         number = next(self._numbers)
         self._running[number] = time.monotonic()
         executor = self._pool()
         try:
-            return await asyncio.wait_for(loop.run_in_executor(executor, job), self.limits.document_seconds)
+            future = asyncio.wrap_future(executor.submit(job))
+            future.add_done_callback(_retrieved)
+            # Shielded: neither the time limit nor the caller's cancellation cancels the job's future; _kill and close
+            # cancel what waits through the pool itself. On Python 3.11 a pool that breaks while a waiting job's future
+            # was cancelled from outside fails to clean up (its manager thread raises InvalidStateError before it
+            # closes the pipe of its queue; fixed in 3.12), and the queue's thread, blocked on that pipe, keeps the
+            # process from exiting. A job whose caller gave up still runs: at most document_seconds of a worker.
+            return await asyncio.wait_for(asyncio.shield(future), self.limits.document_seconds)
         except TimeoutError:
             self._kill(executor)
             raise ParseError(f"parsing and scoring took longer than {self.limits.document_seconds:g} s: "
@@ -293,6 +298,12 @@ class CpuPool:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
             self._executor = None
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """A shielded job's outcome when nobody awaits it any more (_run): read, so that asyncio does not log it as lost."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _processes(executor: ProcessPoolExecutor) -> list[multiprocessing.process.BaseProcess]:
