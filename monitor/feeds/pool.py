@@ -205,15 +205,13 @@ class CpuPool:
         cores it was polling with."""
         if self.workers == 0:
             return set()
-        loop = asyncio.get_running_loop()
         pool = self._pool()
         ready: set[int] = set()
         try:
             # A worker takes a job only once it is ready, and a ready one takes jobs as fast as they come: ask
             # in rounds of one short job per worker until each has answered.
             for _ in range(START_ROUNDS):
-                ready |= set(await asyncio.gather(*(loop.run_in_executor(pool, _ready)
-                                                    for _ in range(self.workers))))
+                ready |= set(await asyncio.gather(*(_submitted(pool, _ready) for _ in range(self.workers))))
                 if len(ready) >= self.workers:
                     break
             return ready
@@ -234,14 +232,7 @@ class CpuPool:
         self._running[number] = time.monotonic()
         executor = self._pool()
         try:
-            future = asyncio.wrap_future(executor.submit(job))
-            future.add_done_callback(_retrieved)
-            # Shielded: neither the time limit nor the caller's cancellation cancels the job's future; _kill and close
-            # cancel what waits through the pool itself. On Python 3.11 a pool that breaks while a waiting job's future
-            # was cancelled from outside fails to clean up (its manager thread raises InvalidStateError before it
-            # closes the pipe of its queue; fixed in 3.12), and the queue's thread, blocked on that pipe, keeps the
-            # process from exiting. A job whose caller gave up still runs: at most document_seconds of a worker.
-            return await asyncio.wait_for(asyncio.shield(future), self.limits.document_seconds)
+            return await asyncio.wait_for(_submitted(executor, job), self.limits.document_seconds)
         except TimeoutError:
             self._kill(executor)
             raise ParseError(f"parsing and scoring took longer than {self.limits.document_seconds:g} s: "
@@ -300,8 +291,19 @@ class CpuPool:
             self._executor = None
 
 
+def _submitted(executor: ProcessPoolExecutor, job: Callable[[], T]) -> asyncio.Future[T]:
+    """`job` in the pool, awaited through a shield: neither a time limit nor the caller's cancellation cancels its
+    future; _kill and close cancel what waits through the pool itself. On Python 3.11 a pool that breaks while a
+    waiting job's future was cancelled from outside fails to clean up (its manager thread raises InvalidStateError
+    before it closes the pipe of its queue; fixed in 3.12), and the queue's thread, blocked on that pipe, keeps the
+    process from exiting. A job whose caller gave up still runs: at most document_seconds of a worker."""
+    future = asyncio.wrap_future(executor.submit(job))
+    future.add_done_callback(_retrieved)
+    return asyncio.shield(future)
+
+
 def _retrieved(future: asyncio.Future[Any]) -> None:
-    """A shielded job's outcome when nobody awaits it any more (_run): read, so that asyncio does not log it as lost."""
+    """A shielded job's outcome when nobody awaits it any more: read, so that asyncio does not log it as lost."""
     if not future.cancelled():
         future.exception()
 
