@@ -193,7 +193,7 @@ class CpuPool:
             futures += [executor.submit(job, *args) for args in calls]
             return [future.result(timeout=self.limits.document_seconds) for future in futures]
         except (BrokenProcessPool, CancelledError, FutureTimeout) as exc:
-            # The other calls are left to run, not cancelled: see _run (a job's future is never cancelled from here).
+            # The other calls are left to run, not cancelled: see _submitted (nothing is cancelled outside the pool).
             if isinstance(exc, BrokenProcessPool) and self._executor is executor:
                 self._executor = None  # as in _run: the next job gets a fresh pool
             raise ParseError(f"a worker process failed a job ({type(exc).__name__})") from None
