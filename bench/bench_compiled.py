@@ -69,9 +69,7 @@ def measure(root: Path, corpus: Path) -> dict[str, Any]:
     docs = b.load_items(corpus)
     source, items = docs[0::2], docs[1::2]
     base = load_watchlist_file(root / "config" / "watchlists" / "russia-nato.yaml", root / "config" / "lexicons")
-    rng = random.Random(10_000)  # as bench_scoring draws the fixed scenario at 10,000 terms
-    terms = b.Vocabulary(source).fixed(10_000 - b.term_count([base]), rng, b.ngrams(items))
-    fixed = Scorer(b.synthetic_watchlists(base, terms, rng))
+    fixed = Scorer(b.fixed_watchlists(base, b.Vocabulary(source), b.ngrams(items), 10_000))
     shipped = Scorer([base])
 
     unchecked = {}
